@@ -1,0 +1,57 @@
+# Tailscale Gateway. `make dev` runs it, `make test` tests it; both do their own set-up.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+GO          ?= go
+BIN         := $(CURDIR)/bin
+TOOLS       := $(GO) -C hack/tools tool
+ENVTEST_DIR  = $(shell hack/envtest-binaries.sh)
+TEST_FLAGS  ?= -race -count=1 -timeout 30m
+
+.PHONY: all
+all: generate build
+
+##@ Development
+
+.PHONY: generate
+generate: ## Regenerate deepcopy, CRDs and RBAC from the API types and markers.
+	$(TOOLS) controller-gen object:headerFile=../../hack/boilerplate.go.txt paths=../../api/...
+	$(TOOLS) controller-gen crd:allowDangerousTypes=false paths=../../api/... output:crd:artifacts:config=../../config/crd/bases
+	$(TOOLS) controller-gen rbac:roleName=tsgw-operator paths=../../internal/... output:rbac:artifacts:config=../../config/rbac
+
+.PHONY: build
+build: ## Build every binary into bin/.
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: lint
+lint: $(BIN)/staticcheck ## gofmt, go vet and staticcheck.
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(BIN)/staticcheck ./...
+
+$(BIN)/staticcheck: hack/tools/go.mod
+	$(GO) build -C hack/tools -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
+
+.PHONY: envtest
+envtest: ## Build (once per machine) the kube-apiserver, etcd and kubectl the tests use.
+	@hack/envtest-binaries.sh >/dev/null
+
+.PHONY: test
+test: envtest ## Unit, integration (envtest + emulator) and end-to-end (lab) tests.
+	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) ./...
+
+.PHONY: dev
+dev: envtest build ## Run everything locally: API server, lab tailnet, operator, examples.
+	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(BIN)/dev --crds config/crd/bases --samples config/samples
+
+.PHONY: bench
+bench: ## Go benchmarks of the data plane (see bench/RESULTS.md).
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/lb/... ./internal/proxy/...
+
+.PHONY: bench-dataplane
+bench-dataplane: build ## HAProxy and tsgw-proxy side by side under wrk; appends to bench/RESULTS.md.
+	hack/bench-dataplane.sh
+
+.PHONY: help
+help:
+	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_-]+:.*##/{printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -142,7 +142,3 @@ type TailscaleEndpointsList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []TailscaleEndpoints `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&TailscaleEndpoints{}, &TailscaleEndpointsList{})
-}

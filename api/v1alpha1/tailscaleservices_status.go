@@ -183,7 +183,3 @@ type TailscaleServicesList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []TailscaleServices `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&TailscaleServices{}, &TailscaleServicesList{})
-}

@@ -81,7 +81,3 @@ type TailscaleTailnetList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []TailscaleTailnet `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&TailscaleTailnet{}, &TailscaleTailnetList{})
-}

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/tailscale-gateway/tailscale-gateway/internal/kubetest"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/scheme"
 )
 
 // Options configure the dev environment.
@@ -74,7 +74,7 @@ func (e *Env) startAPIServer(opts Options) error {
 		return err
 	}
 	e.Config = cfg
-	e.Client, err = client.New(cfg, client.Options{Scheme: kubetest.NewScheme()})
+	e.Client, err = client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return err
 	}

@@ -15,12 +15,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	tsgwscheme "github.com/tailscale-gateway/tailscale-gateway/internal/scheme"
 )
 
 // Env is a running API server with the CRDs installed.
@@ -30,18 +29,6 @@ type Env struct {
 	Scheme     *runtime.Scheme
 	KubeConfig []byte
 	env        *envtest.Environment
-}
-
-// NewScheme returns a scheme with the core kinds and this project's kinds.
-func NewScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := gatewayv1alpha1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
 }
 
 // CRDDir is the directory of the generated CRDs.
@@ -73,7 +60,7 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatalf("starting the API server: %v", err)
 	}
-	scheme := NewScheme()
+	scheme := tsgwscheme.New()
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatalf("client: %v", err)

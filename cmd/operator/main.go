@@ -1,0 +1,53 @@
+// Command operator runs the Tailscale Gateway operator: the controllers of
+// TailscaleTailnet, TailscaleEndpoints and TailscaleServices.
+package main
+
+import (
+	"flag"
+	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/operator"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/scheme"
+)
+
+func main() {
+	opts := operator.Options{Scheme: scheme.New()}
+	flag.StringVar(&opts.Namespace, "namespace", envOr("POD_NAMESPACE", "tailscale-gateway"), "the operator's namespace (OAuth Secrets and leader election live there)")
+	flag.StringVar(&opts.DefaultTailnet, "default-tailnet", "default", "TailscaleTailnet of pools that name none")
+	flag.StringVar(&opts.ProxyImage, "proxy-image", "ghcr.io/tailscale-gateway/tsgw-proxy:latest", "image of the tsgw-proxy pods")
+	flag.StringVar(&opts.OperatorID, "operator-id", "", "ID of this operator among those sharing a tailnet (default: derived from the kube-system namespace UID)")
+	flag.BoolVar(&opts.LeaderElection, "leader-elect", true, "run one active replica at a time")
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "metrics address (0 disables)")
+	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "health probe address")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("operator")
+
+	ctx := ctrl.SetupSignalHandler()
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "no Kubernetes configuration")
+		os.Exit(1)
+	}
+	mgr, err := operator.New(ctx, cfg, opts)
+	if err != nil {
+		log.Error(err, "cannot start")
+		os.Exit(1)
+	}
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "stopped with an error")
+		os.Exit(1)
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

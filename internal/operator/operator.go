@@ -1,0 +1,90 @@
+// Package operator assembles the controllers into one controller-runtime
+// manager. cmd/operator runs it in a cluster; the dev environment and the
+// end-to-end tests run it in-process against their own API server.
+package operator
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	tailnetctrl "github.com/tailscale-gateway/tailscale-gateway/internal/controller/tailnet"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
+)
+
+// Options configure the operator.
+type Options struct {
+	// Scheme knows the core kinds and this project's kinds.
+	Scheme *runtime.Scheme
+	// Namespace is the operator's own namespace: OAuth Secrets of
+	// TailscaleTailnets that name no namespace live there.
+	Namespace string
+	// DefaultTailnet is the TailscaleTailnet of pools that name none.
+	DefaultTailnet string
+	// ProxyImage is the tsgw-proxy image of the pools' StatefulSets.
+	ProxyImage string
+	// OperatorID identifies this operator among those sharing a tailnet;
+	// empty means derived from the kube-system namespace UID.
+	OperatorID string
+	// LeaderElection makes one replica of the operator active at a time.
+	LeaderElection bool
+	// MetricsAddr and ProbeAddr are where metrics and probes are served
+	// ("0" disables).
+	MetricsAddr, ProbeAddr string
+}
+
+// New builds the manager with every controller registered.
+func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  opts.Scheme,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.ProbeAddr,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        "tailscale-gateway-operator",
+		LeaderElectionNamespace: opts.Namespace,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if opts.OperatorID == "" {
+		if opts.OperatorID, err = DefaultOperatorID(ctx, mgr.GetAPIReader()); err != nil {
+			return nil, err
+		}
+	}
+	tailnets := tailnet.NewClients(mgr.GetClient(), opts.Namespace, opts.DefaultTailnet)
+	if err := (&tailnetctrl.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("tailscaletailnet-controller"),
+		Tailnets: tailnets,
+	}).SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// DefaultOperatorID derives a stable operator ID from the UID of the
+// kube-system namespace, which is fixed for the life of a cluster.
+func DefaultOperatorID(ctx context.Context, r client.Reader) (string, error) {
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, client.ObjectKey{Name: "kube-system"}, ns); err != nil {
+		return "", fmt.Errorf("deriving the operator ID from the kube-system namespace (or pass --operator-id): %w", err)
+	}
+	uid := string(ns.UID)
+	if len(uid) > 8 {
+		uid = uid[:8]
+	}
+	return "operator-" + uid, nil
+}

@@ -1,0 +1,69 @@
+// Package pool is the contract between the operator and the proxy machines of
+// a pool (a TailscaleEndpoints): the names of the objects the operator creates
+// for a pool, and the report each machine writes into its own state Secret.
+// Both sides import it, so they cannot drift apart.
+package pool
+
+import "fmt"
+
+// Object names of a pool. The StatefulSet is named like the pool, so its pods
+// (the machines) are <pool>-0, <pool>-1, … as the specification's status shows.
+// Everything else carries a -proxy suffix so that the Service named like the
+// pool stays free for the pool's default backend.
+
+// StatefulSetName is the name of the pool's StatefulSet.
+func StatefulSetName(pool string) string { return pool }
+
+// ConfigMapName is the name of the ConfigMap the pool's proxies read.
+func ConfigMapName(pool string) string { return pool + "-proxy" }
+
+// ServiceAccountName is the identity of the pool's proxies; the Role and
+// RoleBinding share the name.
+func ServiceAccountName(pool string) string { return pool + "-proxy" }
+
+// HeadlessServiceName is the governing Service of the StatefulSet.
+func HeadlessServiceName(pool string) string { return pool + "-proxy" }
+
+// PodDisruptionBudgetName is the name of the pool's PodDisruptionBudget.
+func PodDisruptionBudgetName(pool string) string { return pool + "-proxy" }
+
+// PodName is the name of the machine with the given ordinal.
+func PodName(pool string, ordinal int) string { return fmt.Sprintf("%s-%d", pool, ordinal) }
+
+// AuthKeySecretName holds the auth key minted once for a machine.
+func AuthKeySecretName(pod string) string { return pod + "-authkey" }
+
+// StateSecretName holds a machine's tailnet state (Tailscale's Kubernetes
+// state store) and its report (StatusKey).
+func StateSecretName(pod string) string { return pod + "-state" }
+
+// Keys of the Secrets and ConfigMap.
+const (
+	// AuthKeyKey is the key of the auth key in the auth key Secret.
+	AuthKeyKey = "authkey"
+	// AuthKeyIDKey is the key of the auth key's API ID (to revoke it).
+	AuthKeyIDKey = "authkey-id"
+	// StatusKey is the key of the machine's report in its state Secret.
+	StatusKey = "tsgw-status"
+	// ConfigKey is the key of the proxy configuration in the ConfigMap.
+	ConfigKey = "config.yaml"
+)
+
+// Labels on every object of a pool.
+const (
+	// LabelPool carries the pool (TailscaleEndpoints) name.
+	LabelPool = "gateway.tailscale.com/pool"
+	// LabelComponent says what the object is for.
+	LabelComponent = "app.kubernetes.io/component"
+	// LabelManagedBy marks objects the operator manages.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedBy is the value of LabelManagedBy.
+	ManagedBy = "tailscale-gateway"
+)
+
+// Environment of a proxy pod, set by the StatefulSet.
+const (
+	EnvPodName      = "POD_NAME"
+	EnvPodNamespace = "POD_NAMESPACE"
+	EnvPool         = "TSGW_POOL"
+)

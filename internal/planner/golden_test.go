@@ -1,0 +1,93 @@
+package planner_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// input is a testdata/*.in.yaml file.
+type input struct {
+	ControlURL string           `json:"controlURL"`
+	OperatorID string           `json:"operatorID"`
+	Observed   planner.Observed `json:"observed"`
+}
+
+// output is a testdata/*.out.yaml file.
+type output struct {
+	VIPService   tsapi.VIPService              `json:"vipService"`
+	ProxyConfigs map[string]proxyconfig.Config `json:"proxyConfigs"`
+	Status       any                           `json:"status"`
+}
+
+func TestGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/*.in.yaml")
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no inputs: %v", err)
+	}
+	for _, in := range inputs {
+		t.Run(strings.TrimSuffix(filepath.Base(in), ".in.yaml"), func(t *testing.T) {
+			got := plan(t, in)
+			golden := strings.TrimSuffix(in, ".in.yaml") + ".out.yaml"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("%s differs from the plan; got:\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func plan(t *testing.T, file string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in input
+	if err := yaml.UnmarshalStrict(raw, &in); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	o := in.Observed
+	entry := planner.RegistryEntry(in.OperatorID, o.Service.Object)
+	out := output{
+		VIPService:   planner.DesiredVIPService(o.Service, coordination.ForOwner(o.Registry, entry, o.Now.Time)),
+		ProxyConfigs: map[string]proxyconfig.Config{},
+		Status:       planner.Status(o),
+	}
+	for _, p := range o.Service.Pools {
+		cfg := planner.PoolConfig(p, in.ControlURL, []planner.Service{o.Service})
+		// Every rendered configuration must be one the proxies accept.
+		rendered, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := proxyconfig.Parse(rendered); err != nil {
+			t.Errorf("config of pool %s is invalid: %v", p.Name, err)
+		}
+		out.ProxyConfigs[p.Name] = cfg
+	}
+	b, err := yaml.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,234 @@
+package planner
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+)
+
+// AdminAddress is where every proxy pod serves /healthz, /readyz, /metrics.
+const AdminAddress = ":9002"
+
+// Health check of a pool's own backend, which the specification leaves to
+// us: a TCP connect, quick enough to notice a dead endpoint within seconds.
+var poolHealthCheck = proxyconfig.HealthCheck{
+	Enabled:            true,
+	Protocol:           proxyconfig.ProtocolTCP,
+	Interval:           proxyconfig.Duration{Duration: 5 * time.Second},
+	Timeout:            proxyconfig.Duration{Duration: 2 * time.Second},
+	HealthyThreshold:   1,
+	UnhealthyThreshold: 2,
+}
+
+// PoolServiceName names the service behind a pool's own port.
+func PoolServiceName(port int32) string { return fmt.Sprintf("pool:%d", port) }
+
+// VIPServiceKey names the service behind one port of a VIP service in a
+// proxy configuration and in the machines' reports.
+func VIPServiceKey(serviceName string, port int32) string {
+	return fmt.Sprintf("%s:%d", serviceName, port)
+}
+
+// PoolConfig is the configuration of one pool's proxies: each pool port on
+// the tailnet, forwarding to the pool's backend, and each port of every VIP
+// service that selects the pool, balanced over all its backends.
+func PoolConfig(p Pool, controlURL string, services []Service) proxyconfig.Config {
+	cfg := proxyconfig.Config{
+		Admin:   &proxyconfig.Admin{Address: AdminAddress},
+		Tailnet: &proxyconfig.Tailnet{ControlURL: controlURL, Tags: p.Tags},
+	}
+	for _, port := range p.tcpPorts() {
+		addrs := p.Backend.Addresses(port, gatewayv1alpha1.ProtocolTCP)
+		if len(addrs) == 0 {
+			continue // nothing to forward to; other hosts eject this machine
+		}
+		svc := proxyconfig.Service{Name: PoolServiceName(port), Strategy: proxyconfig.StrategyRoundRobin, HealthCheck: poolHealthCheck}
+		for _, a := range addrs {
+			svc.Backends = append(svc.Backends, proxyconfig.Backend{Name: a, Address: a})
+		}
+		cfg.Services = append(cfg.Services, svc)
+		cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
+			Address: listenAddr(port), Network: proxyconfig.NetworkTailnet, Service: svc.Name,
+		})
+	}
+	if !p.hostsVIPService() {
+		return cfg
+	}
+	for _, s := range services {
+		name := VIPServiceName(s.Object)
+		for _, port := range vipTCPPorts(s) {
+			svc := vipService(s, p.Name, port)
+			if len(svc.Backends) == 0 {
+				continue // nothing to balance over: do not advertise
+			}
+			cfg.Services = append(cfg.Services, svc)
+			cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
+				Address: listenAddr(port), Network: proxyconfig.NetworkTailnet, VIPService: name, Service: svc.Name,
+			})
+		}
+	}
+	return cfg
+}
+
+// vipService is one port of a VIP service as the host pool balances it:
+// its own pool's backend directly (skipping a hop), every other selected
+// pool's machines through the tailnet, and the external services.
+func vipService(s Service, host string, port int32) proxyconfig.Service {
+	lbSpec := s.Object.Spec.LoadBalancing
+	svc := proxyconfig.Service{
+		Name:        VIPServiceKey(VIPServiceName(s.Object), port),
+		Strategy:    string(strategyOf(s.Object)),
+		HealthCheck: healthCheckOf(lbSpec),
+	}
+	if lbSpec != nil && lbSpec.FailoverConfig != nil {
+		svc.FailbackDelay = durationOf(lbSpec.FailoverConfig.FailbackDelay)
+	}
+	for _, p := range s.Pools {
+		if !p.serves(port) {
+			continue
+		}
+		weight, tier := weightOf(s.Object, p.Name), tierOf(s.Object, p.Name)
+		if p.Name == host {
+			for _, a := range p.Backend.Addresses(port, gatewayv1alpha1.ProtocolTCP) {
+				svc.Backends = append(svc.Backends, proxyconfig.Backend{
+					Name: p.Name + "/" + a, Address: a, Group: p.Name, Weight: weight, Tier: tier,
+				})
+			}
+			continue
+		}
+		for _, m := range p.Machines {
+			if ip := tailnetIPv4(m); ip != "" {
+				svc.Backends = append(svc.Backends, proxyconfig.Backend{
+					Name: p.Name + "/" + m.Name, Address: net.JoinHostPort(ip, strconv.Itoa(int(port))),
+					Group: p.Name, Weight: weight, Tier: tier, Network: proxyconfig.NetworkTailnet,
+				})
+			}
+		}
+	}
+	svc.Backends = append(svc.Backends, externalBackends(s, port)...)
+	return svc
+}
+
+// externalBackends are the external services that serve a VIP port: those
+// whose port is that port, or all of them when the VIP service has a single
+// port.
+func externalBackends(s Service, port int32) []proxyconfig.Backend {
+	sd := s.Object.Spec.ServiceDiscovery
+	if sd == nil {
+		return nil
+	}
+	single := len(vipTCPPorts(s)) == 1
+	var out []proxyconfig.Backend
+	for _, e := range sd.ExternalServices {
+		if e.Protocol == "UDP" || (!single && e.Port != port) {
+			continue
+		}
+		w := 1
+		if e.Weight != nil {
+			w = int(*e.Weight)
+		}
+		out = append(out, proxyconfig.Backend{
+			Name: "external/" + e.Name, Address: net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port))),
+			Group: e.Name, Weight: &w, Tier: tierOf(s.Object, e.Name), Protocol: string(e.Protocol),
+		})
+	}
+	return out
+}
+
+// serves is true when the pool's machines forward the port.
+func (p *Pool) serves(port int32) bool {
+	for _, pp := range p.tcpPorts() {
+		if pp == port {
+			return true
+		}
+	}
+	return false
+}
+
+// vipTCPPorts are the TCP port numbers of the VIP service.
+func vipTCPPorts(s Service) []int32 {
+	var out []int32
+	for _, p := range VIPPorts(s) {
+		proto, num, _ := strings.Cut(p, ":")
+		if n, err := strconv.Atoi(num); err == nil && proto == "tcp" {
+			out = append(out, int32(n))
+		}
+	}
+	return out
+}
+
+func strategyOf(ts *gatewayv1alpha1.TailscaleServices) gatewayv1alpha1.Strategy {
+	if lb := ts.Spec.LoadBalancing; lb != nil && lb.Strategy != "" {
+		return lb.Strategy
+	}
+	return gatewayv1alpha1.StrategyRoundRobin
+}
+
+// weightOf is the weight of a group: spec.loadBalancing.weights, else 1.
+func weightOf(ts *gatewayv1alpha1.TailscaleServices, group string) *int {
+	w := 1
+	if lb := ts.Spec.LoadBalancing; lb != nil {
+		if v, ok := lb.Weights[group]; ok {
+			w = int(v)
+		}
+	}
+	return &w
+}
+
+// tierOf places a group in the failover tiers.
+func tierOf(ts *gatewayv1alpha1.TailscaleServices, group string) string {
+	lb := ts.Spec.LoadBalancing
+	if lb == nil || lb.FailoverConfig == nil {
+		return proxyconfig.TierOther
+	}
+	for _, n := range lb.FailoverConfig.PrimaryEndpoints {
+		if n == group {
+			return proxyconfig.TierPrimary
+		}
+	}
+	for _, n := range lb.FailoverConfig.SecondaryEndpoints {
+		if n == group {
+			return proxyconfig.TierSecondary
+		}
+	}
+	return proxyconfig.TierOther
+}
+
+// healthCheckOf maps the service-level health check; protocol and unset
+// fields take the proxy's defaults (HTTP with a path, TCP without).
+func healthCheckOf(lb *gatewayv1alpha1.LoadBalancingSpec) proxyconfig.HealthCheck {
+	if lb == nil || lb.HealthCheck == nil {
+		return proxyconfig.HealthCheck{}
+	}
+	h := lb.HealthCheck
+	return proxyconfig.HealthCheck{
+		Enabled:            h.Enabled,
+		Path:               h.Path,
+		Interval:           durationOf(h.Interval),
+		Timeout:            durationOf(h.Timeout),
+		HealthyThreshold:   int(h.HealthyThreshold),
+		UnhealthyThreshold: int(h.UnhealthyThreshold),
+	}
+}
+
+// durationOf parses a duration the CRD schema has already validated.
+func durationOf(d gatewayv1alpha1.Duration) proxyconfig.Duration {
+	v, _ := time.ParseDuration(string(d))
+	return proxyconfig.Duration{Duration: v}
+}
+
+func tailnetIPv4(m gatewayv1alpha1.Machine) string {
+	for _, ip := range m.TailnetIPs {
+		if a := net.ParseIP(ip); a != nil && a.To4() != nil {
+			return ip
+		}
+	}
+	return ""
+}
+
+func listenAddr(port int32) string { return ":" + strconv.Itoa(int(port)) }

@@ -1,0 +1,79 @@
+// Command proxy is tsgw-proxy, the data plane of Tailscale Gateway. In
+// standalone mode it forwards plain TCP listeners described by a file:
+//
+//	proxy --config proxy.yaml
+//
+// SIGHUP (or a change of the file) reloads; SIGTERM drains and exits. A bad
+// configuration at start exits with status 2.
+//
+// In a pool's pod it is a tailnet node serving the pool's ConfigMap:
+//
+//	proxy --pod [--kubeconfig PATH] [--admin-address ADDR] [--state-dir DIR]
+//
+// (see package podmode for every flag).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy/podmode"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy/standalone"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	if podmode.Requested(args) {
+		return podmode.Command(args)
+	}
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	configPath := fs.String("config", "", "configuration file (YAML or JSON)")
+	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGTERM waits for connections to finish")
+	debug := fs.Bool("debug", false, "log at debug level")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *configPath == "" {
+		fmt.Fprintln(os.Stderr, "proxy: --config is required")
+		return 2
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	}()
+
+	err := standalone.Run(ctx, standalone.Options{ConfigPath: *configPath, Logger: log, Reload: reload, DrainTimeout: *drain})
+	var cfgErr *standalone.ConfigError
+	switch {
+	case errors.As(err, &cfgErr):
+		log.Error("refusing to start", "error", cfgErr.Err)
+		return 2
+	case err != nil:
+		log.Error("stopped", "error", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,80 @@
+package lb
+
+import "time"
+
+// failoverState is the pure state machine behind the failover strategy.
+// It is advanced by next() whenever tier health changes or a failback timer
+// fires; it never reads a clock itself.
+type failoverState struct {
+	active Tier
+	// healthySince is when each tier last became healthy (had at least one
+	// healthy backend); zero while the tier is unhealthy. A break in health
+	// resets it, which is what makes failback wait for unbroken health.
+	healthySince [numTiers]time.Time
+}
+
+func newFailoverState() failoverState { return failoverState{active: TierNone} }
+
+// next returns the state after observing tier health at now, the switch it
+// caused (nil if none), and how long until a pending failback could happen
+// (0 if none is pending).
+func (s failoverState) next(now time.Time, healthy [numTiers]bool, delay time.Duration) (failoverState, *Switch, time.Duration) {
+	for t := range numTiers {
+		switch {
+		case !healthy[t]:
+			s.healthySince[t] = time.Time{}
+		case s.healthySince[t].IsZero():
+			s.healthySince[t] = now
+		}
+	}
+	var (
+		target Tier
+		reason string
+		wake   time.Duration
+	)
+	if s.active == TierNone || !healthy[s.active] {
+		// Leaving a dead tier is immediate: go to the best tier with health.
+		target = firstHealthy(healthy)
+		if s.active == TierNone {
+			reason = target.String() + "-endpoints-healthy"
+		} else {
+			reason = s.active.String() + "-endpoints-unhealthy"
+		}
+	} else {
+		target, reason, wake = s.failbackTarget(now, healthy, delay)
+	}
+	if target == s.active {
+		return s, nil, wake
+	}
+	sw := &Switch{From: s.active, To: target, At: now, Reason: reason}
+	s.active = target
+	return s, sw, 0
+}
+
+// failbackTarget picks the best tier above the active one that has been
+// healthy for delay, or reports how long until one might qualify.
+func (s failoverState) failbackTarget(now time.Time, healthy [numTiers]bool, delay time.Duration) (Tier, string, time.Duration) {
+	var wake time.Duration
+	for t := range s.active {
+		if !healthy[t] {
+			continue
+		}
+		healthyFor := now.Sub(s.healthySince[t])
+		if healthyFor >= delay {
+			return t, t.String() + "-endpoints-recovered", 0
+		}
+		if left := delay - healthyFor; wake == 0 || left < wake {
+			wake = left
+		}
+	}
+	return s.active, "", wake
+}
+
+func firstHealthy(healthy [numTiers]bool) Tier {
+	for t := range numTiers {
+		if healthy[t] {
+			return t
+		}
+	}
+	return TierNone
+}

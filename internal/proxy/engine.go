@@ -1,0 +1,267 @@
+// Package proxy is the forwarding engine of tsgw-proxy: it accepts
+// connections on listeners, picks a backend per connection with internal/lb,
+// dials it (retrying other backends when a dial fails), and copies bytes both
+// ways. Health comes from internal/health. Listening and dialing are
+// pluggable so that the same engine serves plain TCP (standalone mode) and
+// tsnet (pod mode).
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/utils/clock"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/lb"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+)
+
+// DialFunc opens a connection to a backend; net.Dialer.DialContext and
+// tsnet's Server.Dial fit. Health checks use the same function.
+type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+// ListenFunc opens the listener for one configured listener, e.g. a TCP
+// socket or a tsnet service listener.
+type ListenFunc func(ctx context.Context, l proxyconfig.Listener) (net.Listener, error)
+
+// Options are fixed for an Engine's lifetime.
+type Options struct {
+	Dial   DialFunc   // nil: a plain net.Dialer
+	Listen ListenFunc // nil: TCP on the listener's address
+	// Registry, if set, receives the engine's Prometheus collector.
+	Registry prometheus.Registerer
+	Logger   *slog.Logger               // nil: slog.Default()
+	Clock    clock.WithDelayedExecution // nil: the real clock
+	// OnSwitch, if set, hears every failover switch. It is called with
+	// internal locks held and must not call back into the Engine.
+	OnSwitch func(service string, sw lb.Switch)
+	// HealthJitter spreads health checks (fraction of the interval). Default 0.1.
+	HealthJitter float64
+}
+
+// Engine forwards connections for a set of services. Configuration is
+// swapped atomically by Apply; established connections are never touched by a
+// swap, only by Shutdown.
+type Engine struct {
+	opts Options
+	ctx  context.Context // cancelled by Shutdown's hard stop; bounds dials
+	stop context.CancelFunc
+
+	applyMu   sync.Mutex // serializes Apply and Shutdown
+	services  atomic.Pointer[map[string]*service]
+	routes    atomic.Pointer[map[string]string] // ListenerKey → service
+	listeners map[string]*listener              // guarded by applyMu
+	applied   atomic.Bool
+	draining  atomic.Bool
+
+	connsMu sync.Mutex
+	conns   map[net.Conn]struct{}
+	connsWG sync.WaitGroup
+}
+
+type listener struct {
+	address string // ListenerKey; routes are keyed by it
+	ln      net.Listener
+	done    chan struct{}
+}
+
+// New returns an Engine with no configuration; call Apply.
+func New(opts Options) (*Engine, error) {
+	if opts.Dial == nil {
+		opts.Dial = (&net.Dialer{}).DialContext
+	}
+	if opts.Listen == nil {
+		opts.Listen = listenTCP
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.HealthJitter == 0 {
+		opts.HealthJitter = 0.1
+	}
+	e := &Engine{opts: opts, listeners: map[string]*listener{}, conns: map[net.Conn]struct{}{}}
+	e.ctx, e.stop = context.WithCancel(context.Background())
+	noServices, noRoutes := map[string]*service{}, map[string]string{}
+	e.services.Store(&noServices)
+	e.routes.Store(&noRoutes)
+	if opts.Registry != nil {
+		if err := opts.Registry.Register(&collector{e: e}); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// Apply swaps in a validated configuration. New listeners are opened first;
+// if one cannot be opened nothing changes and the error is returned.
+// Services keep their health, counters and failover state by name.
+func (e *Engine) Apply(ctx context.Context, cfg *proxyconfig.Config) error {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	if e.draining.Load() {
+		return errors.New("engine is shutting down")
+	}
+	plans := make(map[string]*plan, len(cfg.Services))
+	for i := range cfg.Services {
+		p, err := planService(&cfg.Services[i], e.opts.HealthJitter)
+		if err != nil {
+			return fmt.Errorf("services[%d]: %w", i, err)
+		}
+		plans[cfg.Services[i].Name] = p
+	}
+	opened, err := e.openListeners(ctx, cfg.Listeners)
+	if err != nil {
+		return err
+	}
+	e.swapServices(plans)
+	routes := make(map[string]string, len(cfg.Listeners))
+	for _, l := range cfg.Listeners {
+		routes[ListenerKey(l)] = l.Service
+	}
+	e.routes.Store(&routes)
+	for key, l := range opened {
+		e.listeners[key] = l
+		go e.accept(l)
+	}
+	for key, l := range e.listeners {
+		if _, keep := routes[key]; !keep {
+			l.ln.Close()
+			<-l.done
+			delete(e.listeners, key)
+		}
+	}
+	e.applied.Store(true)
+	return nil
+}
+
+func (e *Engine) openListeners(ctx context.Context, want []proxyconfig.Listener) (map[string]*listener, error) {
+	opened := map[string]*listener{}
+	for _, l := range want {
+		key := ListenerKey(l)
+		if e.listeners[key] != nil {
+			continue
+		}
+		ln, err := e.opts.Listen(ctx, l)
+		if err != nil {
+			for _, o := range opened {
+				o.ln.Close()
+			}
+			return nil, fmt.Errorf("listen on %s: %w", l.Address, err)
+		}
+		opened[key] = &listener{address: key, ln: ln, done: make(chan struct{})}
+	}
+	return opened, nil
+}
+
+func (e *Engine) swapServices(plans map[string]*plan) {
+	old := *e.services.Load()
+	next := make(map[string]*service, len(plans))
+	for name, p := range plans {
+		s := old[name]
+		if s == nil {
+			s = newService(name, &e.opts)
+		}
+		s.apply(p)
+		next[name] = s
+	}
+	e.services.Store(&next)
+	for name, s := range old {
+		if next[name] == nil {
+			// Connections in flight keep their *service; closing only stops
+			// its health checks and timers.
+			s.close()
+		}
+	}
+}
+
+// ListenerKey identifies a listener across configurations: its address on
+// the host's network, and network, VIP service and address otherwise (a
+// pool port and a VIP service port share a number on one tailnet node).
+func ListenerKey(l proxyconfig.Listener) string {
+	if l.Network == "" || l.Network == proxyconfig.NetworkTCP {
+		return l.Address
+	}
+	return l.Network + "|" + l.VIPService + "|" + l.Address
+}
+
+// Addr returns the bound address of the listener whose ListenerKey is
+// address (for a host-network listener, its configured address; useful
+// with port 0), or nil.
+func (e *Engine) Addr(address string) net.Addr {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	if l := e.listeners[address]; l != nil {
+		return l.ln.Addr()
+	}
+	return nil
+}
+
+// Ready reports whether a configuration is serving and no drain has begun.
+func (e *Engine) Ready() bool { return e.applied.Load() && !e.draining.Load() }
+
+// Stats snapshots every service's counters and health, sorted by name.
+func (e *Engine) Stats() []ServiceStats {
+	services := *e.services.Load()
+	out := make([]ServiceStats, 0, len(services))
+	for _, s := range services {
+		out = append(out, s.stats())
+	}
+	sortServices(out)
+	return out
+}
+
+// Shutdown stops accepting, waits for active connections to finish until
+// ctx is done, then closes the rest. It returns ctx's error if it had to cut
+// connections.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.applyMu.Lock()
+	e.draining.Store(true)
+	for key, l := range e.listeners {
+		l.ln.Close()
+		<-l.done
+		delete(e.listeners, key)
+	}
+	e.applyMu.Unlock()
+
+	drained := make(chan struct{})
+	go func() {
+		e.connsWG.Wait()
+		close(drained)
+	}()
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+		e.stop()
+		e.connsMu.Lock()
+		for c := range e.conns {
+			c.Close()
+		}
+		e.connsMu.Unlock()
+		<-drained
+	}
+	e.stop()
+	for _, s := range *e.services.Load() {
+		s.close()
+	}
+	return err
+}
+
+// listenTCP is the default ListenFunc: host TCP sockets only.
+func listenTCP(ctx context.Context, l proxyconfig.Listener) (net.Listener, error) {
+	if l.Network != "" && l.Network != proxyconfig.NetworkTCP {
+		return nil, fmt.Errorf("network %q needs a tailnet listener (pod mode)", l.Network)
+	}
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "tcp", l.Address)
+}

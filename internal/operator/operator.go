@@ -15,7 +15,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/poolconfig"
+	servicesctrl "github.com/tailscale-gateway/tailscale-gateway/internal/controller/services"
 	tailnetctrl "github.com/tailscale-gateway/tailscale-gateway/internal/controller/tailnet"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/selection"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 )
 
@@ -64,15 +69,39 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 			return nil, err
 		}
 	}
-	tailnets := tailnet.NewClients(mgr.GetClient(), opts.Namespace, opts.DefaultTailnet)
-	if err := (&tailnetctrl.Reconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("tailscaletailnet-controller"),
-		Tailnets: tailnets,
-	}).SetupWithManager(mgr); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1alpha1.TailscaleServices{}, selection.IndexField, observe.IndexAnchors); err != nil {
+		return nil, fmt.Errorf("indexing selectors: %w", err)
+	}
+	if err := setupControllers(mgr, opts); err != nil {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+func setupControllers(mgr ctrl.Manager, opts Options) error {
+	c := mgr.GetClient()
+	tailnets := tailnet.NewClients(c, opts.Namespace, opts.DefaultTailnet)
+	if err := (&tailnetctrl.Reconciler{
+		Client:   c,
+		Recorder: mgr.GetEventRecorder("tailscaletailnet-controller"),
+		Tailnets: tailnets,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&servicesctrl.Reconciler{
+		Client:         c,
+		Recorder:       mgr.GetEventRecorder("tailscaleservices-controller"),
+		Tailnets:       tailnets,
+		OperatorID:     opts.OperatorID,
+		DefaultTailnet: opts.DefaultTailnet,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&poolconfig.Reconciler{
+		Client:         c,
+		Scheme:         mgr.GetScheme(),
+		DefaultTailnet: opts.DefaultTailnet,
+	}).SetupWithManager(mgr)
 }
 
 // DefaultOperatorID derives a stable operator ID from the UID of the

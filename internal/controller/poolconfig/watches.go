@@ -1,0 +1,90 @@
+package poolconfig
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/services"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
+)
+
+type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+// SetupWithManager watches what a pool's configuration is made of: the pool,
+// every pool sharing a VIP service with it (their machines are its
+// backends), the TailscaleServices, and the backend Services and
+// EndpointSlices.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	c := mgr.GetClient()
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&gatewayv1alpha1.TailscaleEndpoints{}).
+		Owns(&corev1.ConfigMap{}).
+		Watches(&gatewayv1alpha1.TailscaleEndpoints{}, services.PoolEvents(c, r.enqueuePoolsOf)).
+		Watches(&gatewayv1alpha1.TailscaleServices{}, r.serviceEvents()).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsForwardingTo)).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfSlice)).
+		Named("poolconfig").
+		Complete(r)
+}
+
+// enqueuePoolsOf enqueues every pool a TailscaleServices selects.
+func (r *Reconciler) enqueuePoolsOf(ts gatewayv1alpha1.TailscaleServices, q queue) {
+	eps, err := observe.SelectedPools(context.Background(), r.Client, &ts)
+	if err != nil {
+		return
+	}
+	for _, ep := range eps {
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ep)})
+	}
+}
+
+// serviceEvents enqueue the pools selected before and after a change.
+func (r *Reconciler) serviceEvents() handler.EventHandler {
+	each := func(obj client.Object, q queue) {
+		if ts, ok := obj.(*gatewayv1alpha1.TailscaleServices); ok {
+			r.enqueuePoolsOf(*ts, q)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { each(e.Object, q) },
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q queue) { each(e.ObjectOld, q); each(e.ObjectNew, q) },
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q queue) { each(e.Object, q) },
+	}
+}
+
+// poolsForwardingTo maps a Service to the pools whose backend it is.
+func (r *Reconciler) poolsForwardingTo(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.poolsWithBackend(ctx, obj.GetNamespace(), obj.GetName())
+}
+
+func (r *Reconciler) poolsOfSlice(ctx context.Context, obj client.Object) []reconcile.Request {
+	name := obj.GetLabels()[discoveryv1.LabelServiceName]
+	if name == "" {
+		return nil
+	}
+	return r.poolsWithBackend(ctx, obj.GetNamespace(), name)
+}
+
+func (r *Reconciler) poolsWithBackend(ctx context.Context, namespace, service string) []reconcile.Request {
+	var list gatewayv1alpha1.TailscaleEndpointsList
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, ep := range list.Items {
+		if backend.ServiceName(&ep) == service {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ep)})
+		}
+	}
+	return reqs
+}

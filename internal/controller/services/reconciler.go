@@ -1,0 +1,167 @@
+// Package services is the TailscaleServices controller: it selects pools,
+// keeps the VIP service in the tailnet as the planner wants it (never
+// overwriting one that is not ours), lets the pools' tags host it when
+// autoApprove is set, and writes the status computed by the planner from
+// the machines' reports.
+package services
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
+)
+
+// Finalizer keeps a TailscaleServices until its VIP service is released.
+const Finalizer = "gateway.tailscale.com/vip-service"
+
+// DefaultResync is how often status is recomputed from the machines'
+// reports even when nothing in the cluster changed (counters and health
+// move on their own).
+const DefaultResync = 10 * time.Second
+
+// Reconciler reconciles TailscaleServices.
+type Reconciler struct {
+	Client     client.Client
+	Recorder   events.EventRecorder
+	Tailnets   tailnet.Resolver
+	OperatorID string
+	// DefaultTailnet is used when no selected pool names one.
+	DefaultTailnet string
+	// Resync overrides DefaultResync.
+	Resync time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleservices,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleservices/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleservices/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleendpoints,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services;secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one TailscaleServices to its desired state.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	ts := &gatewayv1alpha1.TailscaleServices{}
+	if err := r.Client.Get(ctx, req.NamespacedName, ts); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if ts.DeletionTimestamp != nil {
+		return reconcile.Result{}, r.finalize(ctx, ts)
+	}
+	if controllerutil.AddFinalizer(ts, Finalizer) {
+		if err := r.Client.Update(ctx, ts); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	eps, err := observe.SelectedPools(ctx, r.Client, ts)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	pools, err := observe.Pools(ctx, r.Client, eps)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	svc := planner.Service{Object: ts, Pools: pools}
+	o := planner.Observed{Service: svc, Previous: ts.Status, Now: metav1.NewTime(r.now())}
+	if err := r.ensureVIPService(ctx, svc, eps, &o); err != nil {
+		return reconcile.Result{}, err
+	}
+	if o.Reports, err = observe.Reports(ctx, r.Client, pools); err != nil {
+		return reconcile.Result{}, err
+	}
+	if err := r.writeStatus(ctx, ts, o); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: r.resync()}, nil
+}
+
+// writeStatus writes the planner's status when it differs, and reports
+// failovers and failbacks as Events.
+func (r *Reconciler) writeStatus(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, o planner.Observed) error {
+	next := planner.Status(o)
+	r.recordTierChange(ts, ts.Status.LoadBalancingStatus, next.LoadBalancingStatus)
+	if equality.Semantic.DeepEqual(next, ts.Status) {
+		return nil
+	}
+	ts.Status = next
+	return r.Client.Status().Update(ctx, ts)
+}
+
+func (r *Reconciler) recordTierChange(ts *gatewayv1alpha1.TailscaleServices, prev, next *gatewayv1alpha1.LoadBalancingStatus) {
+	if prev == nil || next == nil || prev.FailoverStatus == nil || next.FailoverStatus == nil {
+		return
+	}
+	from, to := prev.FailoverStatus.ActiveTier, next.FailoverStatus.ActiveTier
+	if from == "" || to == "" || from == to {
+		return
+	}
+	reason := "Failover"
+	if tierRank(to) < tierRank(from) {
+		reason = "Failback"
+	}
+	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, reason, "Balance",
+		"traffic moved from the %s tier to the %s tier (%s)", from, to, next.FailoverStatus.FailoverReason)
+}
+
+func tierRank(t string) int {
+	switch t {
+	case "primary":
+		return 0
+	case "secondary":
+		return 1
+	}
+	return 2
+}
+
+func (r *Reconciler) resync() time.Duration {
+	if r.Resync > 0 {
+		return r.Resync
+	}
+	return DefaultResync
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// tailnetOf is the tailnet of the VIP service: the selected pools' (which
+// must agree), else the template's, else the default.
+func (r *Reconciler) tailnetOf(ts *gatewayv1alpha1.TailscaleServices, eps []gatewayv1alpha1.TailscaleEndpoints) (string, *planner.Problem) {
+	name := ""
+	for _, ep := range eps {
+		n := ep.Spec.Tailnet
+		if n == "" {
+			n = r.DefaultTailnet
+		}
+		if name != "" && n != name {
+			return "", &planner.Problem{Reason: "TailnetMismatch", Message: fmt.Sprintf(
+				"the selected pools are in different tailnets (%s and %s); a VIP service lives in one tailnet: narrow spec.selector", name, n)}
+		}
+		name = n
+	}
+	if name == "" && ts.Spec.EndpointTemplate != nil {
+		name = ts.Spec.EndpointTemplate.Tailnet
+	}
+	if name == "" {
+		name = r.DefaultTailnet
+	}
+	return name, nil
+}

@@ -1,0 +1,164 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
+)
+
+// ensureVIPService creates or updates the VIP service when it is ours and
+// differs, and records in o what the tailnet has. Problems the user must
+// fix are recorded in o.VIPProblem; errors are returned only when trying
+// again may help.
+func (r *Reconciler) ensureVIPService(ctx context.Context, svc planner.Service, eps []gatewayv1alpha1.TailscaleEndpoints, o *planner.Observed) error {
+	ts := svc.Object
+	tn, problem := r.tailnetOf(ts, eps)
+	if problem != nil {
+		o.VIPProblem = problem
+		return nil
+	}
+	api, info, err := r.Tailnets.Resolve(ctx, tn)
+	if err != nil {
+		if isConfigError(err) {
+			o.VIPProblem = &planner.Problem{Reason: "TailnetNotReady", Message: err.Error()}
+			return nil
+		}
+		return err
+	}
+	o.Domain = info.Domain
+	if len(planner.VIPPorts(svc)) == 0 {
+		o.VIPProblem = &planner.Problem{Reason: "NoPorts", Message: "the VIP service has no ports: set spec.vipService.ports or select a pool with spec.proxy.ports"}
+		return nil
+	}
+	if err := r.putVIPService(ctx, api, svc, o); err != nil {
+		return err
+	}
+	if o.VIPProblem == nil && ts.Spec.VIPService != nil && ts.Spec.VIPService.AutoApprove {
+		if err := ensureApproval(ctx, api, planner.VIPServiceName(ts), hostTags(svc.Pools)); err != nil {
+			o.VIPProblem = &planner.Problem{Reason: "ApprovalPending", Message: fmt.Sprintf(
+				"could not let the pools' tags host the service in the tailnet policy (autoApprovers.services); hosts await approval: %v", err)}
+		}
+	}
+	return nil
+}
+
+// putVIPService writes the VIP service if it is absent, or ours and
+// different; a service someone else made is never touched.
+func (r *Reconciler) putVIPService(ctx context.Context, api tsapi.Client, svc planner.Service, o *planner.Observed) error {
+	ts := svc.Object
+	name := planner.VIPServiceName(ts)
+	me := planner.RegistryEntry(r.OperatorID, ts)
+	actual, err := api.GetVIPService(ctx, name)
+	var current *coordination.Registry
+	switch {
+	case tsapi.IsNotFound(err):
+	case err != nil:
+		return err
+	default:
+		reg, ok, perr := coordination.Parse(actual.Annotations)
+		if !ok || perr != nil || !reg.Owns(me) {
+			o.VIPProblem = conflict(name, reg, ok)
+			r.warnOnce(ts, "VIPServiceConflict", o.VIPProblem.Message)
+			return nil
+		}
+		current = &reg
+		o.VIP = &actual
+	}
+	next := coordination.ForOwner(current, me, o.Now.Time)
+	desired := planner.DesiredVIPService(svc, next)
+	o.Registry = &next
+	o.Registered = lastRegistration(ts, next)
+	if o.VIP != nil && !tsapi.NeedsUpdate(*o.VIP, desired) {
+		return nil
+	}
+	written, err := api.PutVIPService(ctx, desired)
+	if err != nil {
+		return err
+	}
+	o.VIP, o.Registered = &written, &o.Now
+	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "VIPServiceRegistered", "Register", "%s registered with ports %v", name, written.Ports)
+	return nil
+}
+
+func conflict(name string, reg coordination.Registry, managed bool) *planner.Problem {
+	msg := fmt.Sprintf("%s already exists in the tailnet and was not created by Tailscale Gateway; it is left untouched: choose another spec.vipService.name, or delete the existing service", name)
+	if managed {
+		msg = fmt.Sprintf("%s is owned by %s (operator %s); it is left untouched: choose another spec.vipService.name", name, reg.Owner.Object, reg.Owner.OperatorID)
+	}
+	return &planner.Problem{Reason: "Conflict", Message: msg}
+}
+
+// lastRegistration carries the last write forward; after a restart, when
+// no write is needed, the registry's own time stands in.
+func lastRegistration(ts *gatewayv1alpha1.TailscaleServices, reg coordination.Registry) *metav1.Time {
+	if s := ts.Status.VIPServiceStatus; s != nil && s.LastRegistration != nil {
+		return s.LastRegistration
+	}
+	return &metav1.Time{Time: reg.Owner.LastSeen}
+}
+
+// warnOnce records a Warning when the VIPServiceReady condition is not
+// already False for the same reason, so a standing problem is one Event.
+func (r *Reconciler) warnOnce(ts *gatewayv1alpha1.TailscaleServices, reason, msg string) {
+	c := meta.FindStatusCondition(ts.Status.Conditions, gatewayv1alpha1.ConditionVIPServiceReady)
+	if c != nil && c.Status == metav1.ConditionFalse && c.Reason == "Conflict" {
+		return
+	}
+	r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, reason, "Register", "%s", msg)
+}
+
+// hostTags are the tags of the pools whose machines host the service.
+func hostTags(pools []planner.Pool) []string {
+	var tags []string
+	for _, p := range pools {
+		if p.ConnectionType == gatewayv1alpha1.ConnectionTypeEgress {
+			continue
+		}
+		for _, t := range p.Tags {
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+		}
+	}
+	slices.Sort(tags)
+	return tags
+}
+
+// ensureApproval makes the policy's autoApprovers.services let the tags
+// host the service, by a conditional update: a concurrent edit makes the
+// write fail (412), and the policy is read again, never overwritten.
+func ensureApproval(ctx context.Context, api tsapi.Client, service string, tags []string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	for range 3 {
+		pol, err := api.GetPolicy(ctx)
+		if err != nil {
+			return err
+		}
+		out, changed, err := tsapi.EnsureServiceApprovers(pol.HuJSON, service, tags)
+		if err != nil || !changed {
+			return err
+		}
+		_, err = api.SetPolicy(ctx, out, pol.ETag)
+		if !tsapi.IsPreconditionFailed(err) {
+			return err
+		}
+	}
+	return errors.New("the tailnet policy changed under every attempt; trying again later")
+}
+
+func isConfigError(err error) bool {
+	return errors.Is(err, tailnet.ErrTailnetNotFound) || errors.Is(err, tailnet.ErrSecretMissing) || errors.Is(err, tailnet.ErrKeyMissing)
+}

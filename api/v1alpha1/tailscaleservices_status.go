@@ -10,6 +10,9 @@ const (
 	ConditionVIPServiceReady = "VIPServiceReady"
 	// ConditionHealthy is True when at least one backend is healthy.
 	ConditionHealthy = "Healthy"
+	// ConditionDiscovered, with service discovery on, says which existing
+	// VIP services matched and which one is used.
+	ConditionDiscovered = "Discovered"
 )
 
 // TailscaleServicesStatus is the VIP service as it is.

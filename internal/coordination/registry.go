@@ -68,7 +68,7 @@ func ForOwner(current *Registry, me Entry, now time.Time) Registry {
 		me.LastSeen = now.UTC().Truncate(time.Second)
 		return Registry{Owner: me}
 	}
-	next := *current
+	next := expire(*current, now)
 	if now.Sub(current.Owner.LastSeen) >= Refresh {
 		next.Owner.LastSeen = now.UTC().Truncate(time.Second)
 	}

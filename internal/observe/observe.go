@@ -145,3 +145,14 @@ func Reports(ctx context.Context, r client.Reader, pools []planner.Pool) (map[st
 	}
 	return out, nil
 }
+
+// AttachedName is the VIP service a TailscaleServices attached to through
+// discovery when its spec names none (recorded in its status by the
+// services controller); "" otherwise.
+func AttachedName(ts *gatewayv1alpha1.TailscaleServices) string {
+	sd, vs := ts.Spec.ServiceDiscovery, ts.Status.VIPServiceStatus
+	if sd == nil || !sd.DiscoverVIPServices || vs == nil || (ts.Spec.VIPService != nil && ts.Spec.VIPService.Name != "") {
+		return ""
+	}
+	return vs.ServiceName
+}

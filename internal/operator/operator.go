@@ -16,6 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/endpoints"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/poolconfig"
 	servicesctrl "github.com/tailscale-gateway/tailscale-gateway/internal/controller/services"
 	tailnetctrl "github.com/tailscale-gateway/tailscale-gateway/internal/controller/tailnet"
@@ -94,6 +95,16 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 		Tailnets:       tailnets,
 		OperatorID:     opts.OperatorID,
 		DefaultTailnet: opts.DefaultTailnet,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&endpoints.Reconciler{
+		Client:     c,
+		Scheme:     mgr.GetScheme(),
+		Recorder:   mgr.GetEventRecorder(endpoints.ControllerName),
+		Tailnets:   tailnets,
+		APIReader:  mgr.GetAPIReader(),
+		ProxyImage: opts.ProxyImage,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

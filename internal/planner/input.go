@@ -21,8 +21,19 @@ type Pool struct {
 // Service is a TailscaleServices with the pools its selector chose.
 type Service struct {
 	Object *gatewayv1alpha1.TailscaleServices `json:"object"`
+	// Name of the VIP service when discovery attached to one the spec does
+	// not name; empty means VIPServiceName(Object).
+	Name string `json:"name,omitempty"`
 	// Pools selected, sorted by name.
 	Pools []Pool `json:"pools"`
+}
+
+// VIPName is the name of the VIP service the TailscaleServices uses.
+func (s Service) VIPName() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return VIPServiceName(s.Object)
 }
 
 // hostsVIPService is true for pools whose machines accept tailnet clients.

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 // AdminAddress is where every proxy pod serves /healthz, /readyz, /metrics.
-const AdminAddress = ":9002"
+var AdminAddress = ":" + strconv.Itoa(pool.AdminPort)
 
 // Health check of a pool's own backend, which the specification leaves to
 // us: a TCP connect, quick enough to notice a dead endpoint within seconds.
@@ -60,7 +61,7 @@ func PoolConfig(p Pool, controlURL string, services []Service) proxyconfig.Confi
 		return cfg
 	}
 	for _, s := range services {
-		name := VIPServiceName(s.Object)
+		name := s.VIPName()
 		for _, port := range vipTCPPorts(s) {
 			svc := vipService(s, p.Name, port)
 			if len(svc.Backends) == 0 {
@@ -81,7 +82,7 @@ func PoolConfig(p Pool, controlURL string, services []Service) proxyconfig.Confi
 func vipService(s Service, host string, port int32) proxyconfig.Service {
 	lbSpec := s.Object.Spec.LoadBalancing
 	svc := proxyconfig.Service{
-		Name:        VIPServiceKey(VIPServiceName(s.Object), port),
+		Name:        VIPServiceKey(s.VIPName(), port),
 		Strategy:    string(strategyOf(s.Object)),
 		HealthCheck: healthCheckOf(lbSpec),
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -35,6 +36,8 @@ type Observed struct {
 	Domain string `json:"domain,omitempty"`
 	// Reports of the selected pools' machines, by pod name.
 	Reports map[string]pool.MachineStatus `json:"reports,omitempty"`
+	// Discovered are the VIP services service discovery matched.
+	Discovered []string `json:"discovered,omitempty"`
 	// Registered is when the VIP service was last written by us.
 	Registered *metav1.Time `json:"registered,omitempty"`
 	// Previous status, for the times that carry forward.
@@ -73,7 +76,7 @@ type backendView struct {
 
 func newBackendView(o Observed) backendView {
 	v := backendView{healthy: map[string]bool{}, requests: map[string]int64{}, lastCheck: map[string]time.Time{}}
-	name := VIPServiceName(o.Service.Object)
+	name := o.Service.VIPName()
 	for _, port := range vipTCPPorts(o.Service) {
 		v.keys = append(v.keys, VIPServiceKey(name, port))
 	}
@@ -158,7 +161,7 @@ func poolState(p Pool, h *gatewayv1alpha1.EndpointHealthStatus) string {
 }
 
 func vipServiceStatus(o Observed, v backendView) *gatewayv1alpha1.VIPServiceStatus {
-	name := VIPServiceName(o.Service.Object)
+	name := o.Service.VIPName()
 	st := &gatewayv1alpha1.VIPServiceStatus{
 		Created:          o.VIP != nil,
 		ServiceName:      name,
@@ -299,6 +302,9 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	default:
 		out = append(out, cond(gatewayv1alpha1.ConditionVIPServiceReady, true, "Registered", fmt.Sprintf("%s exists in the tailnet with addresses %v", o.VIP.Name, o.VIP.Addrs)))
 	}
+	if sd := o.Service.Object.Spec.ServiceDiscovery; sd != nil && sd.DiscoverVIPServices {
+		out = append(out, discoveredCondition(o, cond))
+	}
 	total, healthy := v.counts(o)
 	if healthy > 0 {
 		out = append(out, cond(gatewayv1alpha1.ConditionHealthy, true, "BackendsHealthy", fmt.Sprintf("%d of %d backends are healthy", healthy, total)))
@@ -307,7 +313,7 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	}
 	ready := true
 	for _, c := range out {
-		ready = ready && c.Status == metav1.ConditionTrue
+		ready = ready && (c.Status == metav1.ConditionTrue || c.Type == gatewayv1alpha1.ConditionDiscovered)
 	}
 	msg := "the VIP service is registered and served by healthy backends"
 	reason := "Serving"
@@ -315,4 +321,19 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 		reason, msg = "NotServing", "see the Selected, VIPServiceReady and Healthy conditions"
 	}
 	return append(out, cond(gatewayv1alpha1.ConditionReady, ready, reason, msg))
+}
+
+// discoveredCondition says what service discovery found and what the
+// TailscaleServices did with it.
+func discoveredCondition(o Observed, cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
+	name := o.Service.VIPName()
+	if len(o.Discovered) == 0 {
+		return cond(gatewayv1alpha1.ConditionDiscovered, false, "NoneMatched",
+			fmt.Sprintf("no VIP service in the tailnet matches serviceDiscovery.vipServiceSelector; using %s", name))
+	}
+	msg := fmt.Sprintf("matched %s", strings.Join(o.Discovered, ", "))
+	if slices.Contains(o.Discovered, name) {
+		msg += "; attached to " + name
+	}
+	return cond(gatewayv1alpha1.ConditionDiscovered, true, "Matched", msg)
 }

@@ -63,7 +63,7 @@ func DesiredVIPService(s Service, reg coordination.Registry) tsapi.VIPService {
 		tags[i] = string(t)
 	}
 	return tsapi.VIPService{
-		Name:        VIPServiceName(s.Object),
+		Name:        s.VIPName(),
 		Comment:     spec.Comment,
 		Annotations: annotations,
 		Ports:       VIPPorts(s),

@@ -61,6 +61,10 @@ const (
 	ManagedBy = "tailscale-gateway"
 )
 
+// AdminPort is where a proxy pod serves /healthz, /readyz and /metrics: the
+// StatefulSet's probes and the proxy configuration both use it.
+const AdminPort = 9002
+
 // Environment of a proxy pod, set by the StatefulSet.
 const (
 	EnvPodName      = "POD_NAME"

@@ -84,7 +84,7 @@ func (r *Reconciler) hostedServices(ctx context.Context, ep *gatewayv1alpha1.Tai
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, planner.Service{Object: ts, Pools: pools})
+		out = append(out, planner.Service{Object: ts, Name: observe.AttachedName(ts), Pools: pools})
 	}
 	return out, nil
 }

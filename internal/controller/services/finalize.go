@@ -26,6 +26,9 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 		return err
 	}
 	name := planner.VIPServiceName(ts)
+	if attached := observe.AttachedName(ts); attached != "" {
+		name = attached
+	}
 	tn, problem := r.tailnetOf(ts, eps)
 	if problem == nil {
 		if err := r.release(ctx, ts, tn, name); err != nil {
@@ -53,13 +56,21 @@ func (r *Reconciler) release(ctx context.Context, ts *gatewayv1alpha1.TailscaleS
 	if err != nil {
 		return err
 	}
-	reg, ok, perr := coordination.Parse(actual.Annotations)
-	if !ok || perr != nil || !reg.Owns(planner.RegistryEntry(r.OperatorID, ts)) || len(reg.Consumers) > 0 {
-		return nil // not ours to delete
+	me := planner.RegistryEntry(r.OperatorID, ts)
+	reg, managed, perr := coordination.Parse(actual.Annotations)
+	if !managed || perr != nil || !reg.Has(me) {
+		return nil // not ours: used as it is, left as it is
+	}
+	if _, empty := coordination.Detach(reg, me, r.now()); !empty {
+		// Others still use it: leave the registry, handing ownership over.
+		return updateRegistry(ctx, api, name, func(reg coordination.Registry) coordination.Registry {
+			next, _ := coordination.Detach(reg, me, r.now())
+			return next
+		}, func(tsapi.VIPService) {})
 	}
 	if err := api.DeleteVIPService(ctx, name); err != nil {
 		return err
 	}
-	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "VIPServiceDeleted", "Delete", "%s deleted from the tailnet", name)
+	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "VIPServiceDeleted", "Delete", "%s deleted from the tailnet: nobody else uses it", name)
 	return nil
 }

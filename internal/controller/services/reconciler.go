@@ -78,7 +78,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	svc := planner.Service{Object: ts, Pools: pools}
 	o := planner.Observed{Service: svc, Previous: ts.Status, Now: metav1.NewTime(r.now())}
-	if err := r.ensureVIPService(ctx, svc, eps, &o); err != nil {
+	if err := r.ensureVIPService(ctx, &svc, eps, &o); err != nil {
 		return reconcile.Result{}, err
 	}
 	if o.Reports, err = observe.Reports(ctx, r.Client, pools); err != nil {

@@ -18,10 +18,11 @@ import (
 )
 
 // ensureVIPService creates or updates the VIP service when it is ours and
-// differs, and records in o what the tailnet has. Problems the user must
-// fix are recorded in o.VIPProblem; errors are returned only when trying
-// again may help.
-func (r *Reconciler) ensureVIPService(ctx context.Context, svc planner.Service, eps []gatewayv1alpha1.TailscaleEndpoints, o *planner.Observed) error {
+// differs, attaches to it as a consumer when another operator owns it (or
+// when discovery found one nobody manages), and records in o what the
+// tailnet has. Problems the user must fix are recorded in o.VIPProblem;
+// errors are returned only when trying again may help.
+func (r *Reconciler) ensureVIPService(ctx context.Context, svc *planner.Service, eps []gatewayv1alpha1.TailscaleEndpoints, o *planner.Observed) error {
 	ts := svc.Object
 	tn, problem := r.tailnetOf(ts, eps)
 	if problem != nil {
@@ -37,15 +38,24 @@ func (r *Reconciler) ensureVIPService(ctx context.Context, svc planner.Service, 
 		return err
 	}
 	o.Domain = info.Domain
-	if len(planner.VIPPorts(svc)) == 0 {
-		o.VIPProblem = &planner.Problem{Reason: "NoPorts", Message: "the VIP service has no ports: set spec.vipService.ports or select a pool with spec.proxy.ports"}
+	name, matched, problem, err := chooseName(ctx, api, ts)
+	if err != nil {
+		return err
+	}
+	o.Discovered = matched
+	if problem != nil {
+		o.VIPProblem = problem
 		return nil
 	}
-	if err := r.putVIPService(ctx, api, svc, o); err != nil {
+	if name != planner.VIPServiceName(ts) {
+		svc.Name = name
+	}
+	o.Service = *svc
+	if err := r.putVIPService(ctx, api, *svc, o); err != nil {
 		return err
 	}
 	if o.VIPProblem == nil && ts.Spec.VIPService != nil && ts.Spec.VIPService.AutoApprove {
-		if err := ensureApproval(ctx, api, planner.VIPServiceName(ts), hostTags(svc.Pools)); err != nil {
+		if err := ensureApproval(ctx, api, name, hostTags(svc.Pools)); err != nil {
 			o.VIPProblem = &planner.Problem{Reason: "ApprovalPending", Message: fmt.Sprintf(
 				"could not let the pools' tags host the service in the tailnet policy (autoApprovers.services); hosts await approval: %v", err)}
 		}
@@ -54,31 +64,48 @@ func (r *Reconciler) ensureVIPService(ctx context.Context, svc planner.Service, 
 }
 
 // putVIPService writes the VIP service if it is absent, or ours and
-// different; a service someone else made is never touched.
+// different; joins another operator's service as a consumer; a service
+// nobody manages is used as it is when discovery matched it, and never
+// touched otherwise.
 func (r *Reconciler) putVIPService(ctx context.Context, api tsapi.Client, svc planner.Service, o *planner.Observed) error {
 	ts := svc.Object
-	name := planner.VIPServiceName(ts)
+	name := svc.VIPName()
 	me := planner.RegistryEntry(r.OperatorID, ts)
 	actual, err := api.GetVIPService(ctx, name)
-	var current *coordination.Registry
-	switch {
-	case tsapi.IsNotFound(err):
-	case err != nil:
-		return err
-	default:
-		reg, ok, perr := coordination.Parse(actual.Annotations)
-		if !ok || perr != nil || !reg.Owns(me) {
-			o.VIPProblem = conflict(name, reg, ok)
-			r.warnOnce(ts, "VIPServiceConflict", o.VIPProblem.Message)
+	if tsapi.IsNotFound(err) {
+		if len(planner.VIPPorts(svc)) == 0 {
+			o.VIPProblem = &planner.Problem{Reason: "NoPorts", Message: "the VIP service has no ports: set spec.vipService.ports or select a pool with spec.proxy.ports"}
 			return nil
 		}
-		current = &reg
-		o.VIP = &actual
+		return r.own(ctx, api, svc, nil, o)
 	}
-	next := coordination.ForOwner(current, me, o.Now.Time)
+	if err != nil {
+		return err
+	}
+	reg, managed, perr := coordination.Parse(actual.Annotations)
+	switch {
+	case managed && perr == nil && reg.Owns(me):
+		o.VIP = &actual
+		return r.own(ctx, api, svc, &reg, o)
+	case discovering(ts) && (managed && perr == nil || matchesDiscovery(ts, actual)):
+		o.VIP = &actual
+		if !managed {
+			return nil // used as it is: nobody's registry to join
+		}
+		return r.consume(ctx, api, name, me, o)
+	}
+	o.VIPProblem = conflict(name, reg, managed)
+	r.warnOnce(ts, "VIPServiceConflict", o.VIPProblem.Message)
+	return nil
+}
+
+// own keeps the VIP service as the planner wants it, with this operator as
+// the registry's owner; it writes only when something differs.
+func (r *Reconciler) own(ctx context.Context, api tsapi.Client, svc planner.Service, current *coordination.Registry, o *planner.Observed) error {
+	next := coordination.ForOwner(current, planner.RegistryEntry(r.OperatorID, svc.Object), o.Now.Time)
 	desired := planner.DesiredVIPService(svc, next)
 	o.Registry = &next
-	o.Registered = lastRegistration(ts, next)
+	o.Registered = lastRegistration(svc.Object, next)
 	if o.VIP != nil && !tsapi.NeedsUpdate(*o.VIP, desired) {
 		return nil
 	}
@@ -87,14 +114,14 @@ func (r *Reconciler) putVIPService(ctx context.Context, api tsapi.Client, svc pl
 		return err
 	}
 	o.VIP, o.Registered = &written, &o.Now
-	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "VIPServiceRegistered", "Register", "%s registered with ports %v", name, written.Ports)
+	r.Recorder.Eventf(svc.Object, nil, corev1.EventTypeNormal, "VIPServiceRegistered", "Register", "%s registered with ports %v", written.Name, written.Ports)
 	return nil
 }
 
 func conflict(name string, reg coordination.Registry, managed bool) *planner.Problem {
-	msg := fmt.Sprintf("%s already exists in the tailnet and was not created by Tailscale Gateway; it is left untouched: choose another spec.vipService.name, or delete the existing service", name)
+	msg := fmt.Sprintf("%s already exists in the tailnet and was not created by Tailscale Gateway; it is left untouched: choose another spec.vipService.name, or set serviceDiscovery.discoverVIPServices with a vipServiceSelector that matches it to use it as it is", name)
 	if managed {
-		msg = fmt.Sprintf("%s is owned by %s (operator %s); it is left untouched: choose another spec.vipService.name", name, reg.Owner.Object, reg.Owner.OperatorID)
+		msg = fmt.Sprintf("%s is owned by %s (operator %s); it is left untouched: choose another spec.vipService.name, or set serviceDiscovery.discoverVIPServices to share it", name, reg.Owner.Object, reg.Owner.OperatorID)
 	}
 	return &planner.Problem{Reason: "Conflict", Message: msg}
 }

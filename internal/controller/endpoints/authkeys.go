@@ -1,0 +1,78 @@
+package endpoints
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
+)
+
+// ensureAuthKeys mints a key for each replica that has neither a key nor
+// a device. A key is minted once: after that its Secret exists, and once
+// the machine has joined, its state shows a device.
+func (r *Reconciler) ensureAuthKeys(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, replicas map[int]*replica) error {
+	for i, pod := range podNames(ep) {
+		if rep := replicas[i]; rep != nil && (rep.authKey != nil || rep.hasDevice()) {
+			continue
+		}
+		if err := r.mintAuthKey(ctx, ep, api, pod); err != nil {
+			return fmt.Errorf("auth key for %s: %w", pod, err)
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) mintAuthKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, pod string) error {
+	// The cache may not show a Secret written moments ago: ask the API server.
+	needed, err := r.needsAuthKey(ctx, ep, pod)
+	if err != nil || !needed {
+		return err
+	}
+	key, err := api.CreateAuthKey(ctx, authKeyRequest(ep, pod))
+	if err != nil {
+		return err
+	}
+	if err := r.Create(ctx, AuthKeySecret(ep, pod, key)); err != nil {
+		// A key nobody holds must not stay valid.
+		if revokeErr := api.DeleteAuthKey(ctx, key.ID); revokeErr != nil {
+			log.FromContext(ctx).Error(revokeErr, "revoking an auth key that could not be stored", "pod", pod, "keyID", key.ID)
+		}
+		return fmt.Errorf("storing the key: %w", err)
+	}
+	r.normal(ep, EventAuthKeyMinted, "MintAuthKey", "minted auth key %s for machine %s", key.ID, pod)
+	return nil
+}
+
+// needsAuthKey reads the replica's Secrets from the API server: a key is
+// needed only if there is no key Secret and the state shows no device.
+func (r *Reconciler) needsAuthKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, pod string) (bool, error) {
+	authKey, err := r.liveSecret(ctx, ep.Namespace, pool.AuthKeySecretName(pod))
+	if err != nil || authKey != nil {
+		return false, err
+	}
+	state, err := r.liveSecret(ctx, ep.Namespace, pool.StateSecretName(pod))
+	if err != nil {
+		return false, err
+	}
+	return !(&replica{pod: pod, state: state}).hasDevice(), nil
+}
+
+// liveSecret reads a Secret from the API server; nil when it does not exist.
+func (r *Reconciler) liveSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	sec := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, sec)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sec, nil
+}

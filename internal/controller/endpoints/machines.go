@@ -1,0 +1,106 @@
+package endpoints
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
+)
+
+// currentProfileKey is written by Tailscale's Kubernetes state store once
+// the node has logged in; it proves a device even before the proxy's first
+// report.
+const currentProfileKey = "_current-profile"
+
+// replica is what the pool's Secrets say about one machine.
+type replica struct {
+	ordinal int
+	pod     string
+	authKey *corev1.Secret // nil until minted
+	state   *corev1.Secret // nil until created
+}
+
+// report is the machine's own report, if it wrote a readable one.
+func (r *replica) report() (pool.MachineStatus, bool) {
+	var s pool.MachineStatus
+	if r == nil || r.state == nil || len(r.state.Data[pool.StatusKey]) == 0 {
+		return s, false
+	}
+	if err := json.Unmarshal(r.state.Data[pool.StatusKey], &s); err != nil {
+		return pool.MachineStatus{}, false
+	}
+	return s, true
+}
+
+// deviceID is the machine's device in the tailnet, or "".
+func (r *replica) deviceID() string {
+	s, _ := r.report()
+	return s.DeviceID
+}
+
+// hasDevice reports whether the machine has joined the tailnet, so that
+// a new auth key would only create a second device.
+func (r *replica) hasDevice() bool {
+	return r != nil && (r.deviceID() != "" || (r.state != nil && len(r.state.Data[currentProfileKey]) > 0))
+}
+
+// authKeyID is the ID of the machine's auth key, or "".
+func (r *replica) authKeyID() string {
+	if r == nil || r.authKey == nil {
+		return ""
+	}
+	return string(r.authKey.Data[pool.AuthKeyIDKey])
+}
+
+// replicasFromSecrets groups a pool's Secrets by the ordinal in their
+// names. Secrets whose names are not a replica's are ignored.
+func replicasFromSecrets(ep *gatewayv1alpha1.TailscaleEndpoints, secrets []corev1.Secret) map[int]*replica {
+	out := map[int]*replica{}
+	for i := range secrets {
+		s := &secrets[i]
+		ordinal, isAuthKey, ok := parseSecretName(ep.Name, s.Name)
+		if !ok {
+			continue
+		}
+		r := out[ordinal]
+		if r == nil {
+			r = &replica{ordinal: ordinal, pod: pool.PodName(ep.Name, ordinal)}
+			out[ordinal] = r
+		}
+		if isAuthKey {
+			r.authKey = s
+		} else {
+			r.state = s
+		}
+	}
+	return out
+}
+
+// parseSecretName reads the ordinal from "<pool>-<n>-authkey" or
+// "<pool>-<n>-state".
+func parseSecretName(poolName, name string) (ordinal int, isAuthKey, ok bool) {
+	rest, ok := strings.CutPrefix(name, poolName+"-")
+	if !ok {
+		return 0, false, false
+	}
+	num, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || strconv.Itoa(n) != num {
+		return 0, false, false
+	}
+	pod := pool.PodName(poolName, n)
+	switch name {
+	case pool.AuthKeySecretName(pod):
+		return n, true, true
+	case pool.StateSecretName(pod):
+		return n, false, true
+	}
+	return 0, false, false
+}

@@ -1,0 +1,141 @@
+// Package endpoints is the endpoints controller: it keeps the Kubernetes
+// side of each TailscaleEndpoints (a pool of tsgw-proxy machines) as its
+// spec asks — StatefulSet, RBAC, headless Service, PodDisruptionBudget and
+// per-replica Secrets with auth keys minted once — and reports the
+// machines in its status. Builders (*_specs.go) are pure; this file and
+// its siblings only read, call them, and apply.
+package endpoints
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
+)
+
+// Finalizer holds a pool until its devices and auth keys are gone from the tailnet.
+const Finalizer = "gateway.tailscale.com/endpoints-cleanup"
+
+// defaultRetryDelay is how long an unusable tailnet waits before the next
+// try; the TailscaleTailnet watch usually retries sooner.
+const defaultRetryDelay = 30 * time.Second
+
+// Reconciler reconciles TailscaleEndpoints.
+type Reconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	Tailnets tailnet.Resolver
+	// APIReader reads around the cache before an auth key is minted, so a
+	// cache that lags the reconciler's own writes never mints a second
+	// key. Nil means the manager's API reader.
+	APIReader client.Reader
+	// ProxyImage is the tsgw-proxy image the pools run.
+	ProxyImage string
+	// ProxyResources of each proxy container; zero means DefaultProxyResources.
+	ProxyResources corev1.ResourceRequirements
+	// RetryDelay after a tailnet that cannot be used; zero means 30s.
+	RetryDelay time.Duration
+}
+
+// +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleendpoints,verbs=get;list;watch;update
+// +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleendpoints/status,verbs=get;patch
+// +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleendpoints/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaletailnets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+//
+// Secrets: the pool's own (create, update, delete) and the rights the
+// Role grants the proxies (get, update, patch), which RBAC escalation
+// prevention requires the operator to hold; likewise get, list and watch
+// on ConfigMaps.
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
+
+// Reconcile brings one pool to its spec and reports it.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ep := &gatewayv1alpha1.TailscaleEndpoints{}
+	if err := r.Get(ctx, req.NamespacedName, ep); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ep.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, ep)
+	}
+	// Before anything exists in the tailnet, so nothing can leak.
+	if controllerutil.AddFinalizer(ep, Finalizer) {
+		if err := r.Update(ctx, ep); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return r.sync(ctx, ep)
+}
+
+func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints) (ctrl.Result, error) {
+	replicas, err := r.poolReplicas(ctx, ep)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	obs := observation{replicas: replicas}
+	api, _, tnErr := r.Tailnets.Resolve(ctx, ep.Spec.Tailnet)
+	obs.tailnetErr = tnErr
+	var scaleErr error
+	var waiting bool
+	if tnErr == nil {
+		// Keys before the StatefulSet, so new pods find theirs at start.
+		obs.authKeyErr = r.ensureAuthKeys(ctx, ep, api, replicas)
+		waiting, scaleErr = r.removeExtraReplicas(ctx, ep, api, replicas)
+	}
+	obs.applyErr = r.ensureObjects(ctx, ep)
+	problem, backendErr := r.resolveBackend(ctx, ep)
+	obs.backend = problem
+	statusErr := r.updateStatus(ctx, ep, obs)
+	if err := errors.Join(obs.applyErr, obs.authKeyErr, scaleErr, backendErr, statusErr); err != nil {
+		return ctrl.Result{}, err
+	}
+	switch {
+	case tnErr != nil:
+		return ctrl.Result{RequeueAfter: r.retryDelay()}, nil
+	case waiting:
+		return ctrl.Result{RequeueAfter: podGoneDelay}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) proxyOptions() ProxyOptions {
+	return ProxyOptions{Image: r.ProxyImage, Resources: r.ProxyResources}
+}
+
+func (r *Reconciler) retryDelay() time.Duration {
+	if r.RetryDelay > 0 {
+		return r.RetryDelay
+	}
+	return defaultRetryDelay
+}
+
+// updateStatus writes the status when it differs from what is stored, and
+// announces a Ready condition that has just turned False.
+func (r *Reconciler) updateStatus(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) error {
+	want := desiredStatus(ep, obs)
+	if equality.Semantic.DeepEqual(ep.Status, want) {
+		return nil
+	}
+	r.announceReady(ep, want)
+	patch := client.MergeFrom(ep.DeepCopy())
+	ep.Status = want
+	return r.Status().Patch(ctx, ep, patch)
+}

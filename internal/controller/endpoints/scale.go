@@ -1,0 +1,87 @@
+package endpoints
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
+)
+
+// podGoneDelay is how often a scale-down checks that a removed machine's
+// pod has stopped.
+const podGoneDelay = 5 * time.Second
+
+// removeExtraReplicas releases the machines of ordinals at or above the
+// replica count once their pods are gone: their device leaves the tailnet,
+// their key is revoked, and their Secrets are deleted. waiting is true
+// while a pod is still stopping (it may still use its state).
+func (r *Reconciler) removeExtraReplicas(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, replicas map[int]*replica) (waiting bool, err error) {
+	for _, ordinal := range extraOrdinals(ep, replicas) {
+		rep := replicas[ordinal]
+		running, err := r.podExists(ctx, ep.Namespace, rep.pod)
+		if err != nil {
+			return waiting, err
+		}
+		if running {
+			waiting = true
+			continue
+		}
+		if err := r.removeReplica(ctx, api, rep); err != nil {
+			return waiting, fmt.Errorf("removing machine %s: %w", rep.pod, err)
+		}
+		r.normal(ep, EventReplicaRemoved, "Scale", "removed machine %s: its device, auth key and Secrets are gone", rep.pod)
+	}
+	return waiting, nil
+}
+
+// extraOrdinals are the ordinals with Secrets beyond the replica count, highest first.
+func extraOrdinals(ep *gatewayv1alpha1.TailscaleEndpoints, replicas map[int]*replica) []int {
+	var out []int
+	for ordinal := range replicas {
+		if ordinal >= int(desiredReplicas(ep)) {
+			out = append(out, ordinal)
+		}
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out
+}
+
+// removeReplica works in an order that can be repeated after any failure:
+// the tailnet first, while the Secrets still hold the IDs.
+func (r *Reconciler) removeReplica(ctx context.Context, api tsapi.Client, rep *replica) error {
+	if id := rep.deviceID(); id != "" {
+		if err := api.DeleteDevice(ctx, id); err != nil {
+			return err
+		}
+	}
+	if id := rep.authKeyID(); id != "" {
+		if err := api.DeleteAuthKey(ctx, id); err != nil {
+			return err
+		}
+	}
+	for _, s := range []*corev1.Secret{rep.authKey, rep.state} {
+		if s == nil {
+			continue
+		}
+		if err := r.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) podExists(ctx context.Context, namespace, name string) (bool, error) {
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &corev1.Pod{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,114 @@
+package endpoints
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
+)
+
+// ConditionAvailable is True when at least one machine of the pool forwards.
+const ConditionAvailable = "Available"
+
+// Reasons of the pool's conditions, besides the backend package's
+// (ServiceNotFound, ServicePortNotFound, NoReadyEndpoints, NoPorts) and
+// the tailnet package's (TailnetNotFound, SecretMissing, SecretKeyMissing).
+const (
+	ReasonReady           = "PoolReady"
+	ReasonTailnetNotReady = "TailnetNotReady"
+	ReasonApplyFailed     = "ApplyFailed"
+	ReasonAuthKeyFailed   = "AuthKeyFailed"
+	ReasonMachinesReady   = "MachinesReady"
+	ReasonNoMachineReady  = "NoMachineReady"
+)
+
+// lastSeenResolution bounds how often a machine's periodic reports can
+// change the pool's status: a report within the same minute writes nothing.
+const lastSeenResolution = time.Minute
+
+// observation is everything a reconcile learned, from which the status
+// follows without further reads.
+type observation struct {
+	replicas   map[int]*replica
+	tailnetErr error
+	applyErr   error
+	authKeyErr error
+	backend    *backend.Problem
+}
+
+// desiredStatus computes the pool's status from scratch. Only the
+// conditions' transition times carry over from old.
+func desiredStatus(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) gatewayv1alpha1.TailscaleEndpointsStatus {
+	st := gatewayv1alpha1.TailscaleEndpointsStatus{ObservedGeneration: ep.Generation}
+	for i, pod := range podNames(ep) {
+		m := machineOf(pod, obs.replicas[i])
+		if m.Ready {
+			st.ReadyReplicas++
+		}
+		st.Machines = append(st.Machines, m)
+	}
+	st.Conditions = append([]metav1.Condition(nil), ep.Status.Conditions...)
+	meta.SetStatusCondition(&st.Conditions, readyCondition(ep, obs))
+	meta.SetStatusCondition(&st.Conditions, availableCondition(ep, st.ReadyReplicas))
+	return st
+}
+
+func machineOf(pod string, r *replica) gatewayv1alpha1.Machine {
+	m := gatewayv1alpha1.Machine{Name: pod}
+	rep, ok := r.report()
+	if !ok {
+		return m
+	}
+	m.Hostname, m.FQDN, m.DeviceID, m.Ready = rep.Hostname, rep.FQDN, rep.DeviceID, rep.Ready
+	m.TailnetIPs = rep.TailnetIPs
+	if !rep.Updated.IsZero() {
+		m.LastSeen = &metav1.Time{Time: rep.Updated.UTC().Truncate(lastSeenResolution)}
+	}
+	return m
+}
+
+// readyCondition: the first problem in the order a user has to fix them.
+func readyCondition(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) metav1.Condition {
+	c := metav1.Condition{Type: gatewayv1alpha1.ConditionReady, Status: metav1.ConditionFalse, ObservedGeneration: ep.Generation}
+	switch {
+	case obs.tailnetErr != nil:
+		c.Reason, c.Message = tailnetReason(obs.tailnetErr), obs.tailnetErr.Error()
+	case obs.applyErr != nil:
+		c.Reason, c.Message = ReasonApplyFailed, obs.applyErr.Error()
+	case obs.authKeyErr != nil:
+		c.Reason, c.Message = ReasonAuthKeyFailed, obs.authKeyErr.Error()
+	case obs.backend != nil:
+		c.Reason, c.Message = obs.backend.Reason, obs.backend.Message
+	default:
+		c.Status, c.Reason = metav1.ConditionTrue, ReasonReady
+		c.Message = fmt.Sprintf("%d machine(s) provisioned", desiredReplicas(ep))
+	}
+	return c
+}
+
+// tailnetReason is the typed reason of a tailnet error.
+func tailnetReason(err error) string {
+	for _, known := range []error{tailnet.ErrTailnetNotFound, tailnet.ErrSecretMissing, tailnet.ErrKeyMissing} {
+		if errors.Is(err, known) {
+			return known.Error()
+		}
+	}
+	return ReasonTailnetNotReady
+}
+
+func availableCondition(ep *gatewayv1alpha1.TailscaleEndpoints, ready int32) metav1.Condition {
+	c := metav1.Condition{Type: ConditionAvailable, ObservedGeneration: ep.Generation}
+	msg := fmt.Sprintf("%d of %d machine(s) ready", ready, desiredReplicas(ep))
+	if ready > 0 {
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, ReasonMachinesReady, msg
+	} else {
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, ReasonNoMachineReady, msg
+	}
+	return c
+}

@@ -1,0 +1,80 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
+)
+
+// registryAttempts bounds the read-modify-write rounds on a registry.
+const registryAttempts = 5
+
+// consume puts this operator in the registry of another operator's VIP
+// service, changing nothing else of it. The API has no conditional write
+// for VIP services, so each write is verified by reading the service
+// again; a lost race is retried after a jittered pause.
+func (r *Reconciler) consume(ctx context.Context, api tsapi.Client, name string, me coordination.Entry, o *planner.Observed) error {
+	return updateRegistry(ctx, api, name, func(reg coordination.Registry) coordination.Registry {
+		next := coordination.Attach(reg, me, o.Now.Time)
+		o.Registry = &next
+		return next
+	}, func(svc tsapi.VIPService) { o.VIP = &svc })
+}
+
+// updateRegistry applies change to the registry of a VIP service until a
+// fresh read shows the change has nothing left to do. Only the registry
+// annotation is written; everything else is sent back as read.
+func updateRegistry(ctx context.Context, api tsapi.Client, name string,
+	change func(coordination.Registry) coordination.Registry, seen func(tsapi.VIPService)) error {
+	for attempt := range registryAttempts {
+		svc, err := api.GetVIPService(ctx, name)
+		if err != nil {
+			return err
+		}
+		seen(svc)
+		reg, _, err := coordination.Parse(svc.Annotations)
+		if err != nil {
+			return err
+		}
+		next := change(reg)
+		if next.Render() == reg.Render() {
+			return nil // nothing to write: steady state
+		}
+		svc.Annotations[coordination.Annotation] = next.Render()
+		if _, err := api.PutVIPService(ctx, svc); err != nil {
+			return err
+		}
+		check, err := api.GetVIPService(ctx, name)
+		if err != nil {
+			return err
+		}
+		reg, _, err = coordination.Parse(check.Annotations)
+		if err == nil && change(reg).Render() == reg.Render() {
+			seen(check)
+			return nil
+		}
+		if err := pause(ctx, attempt); err != nil {
+			return err
+		}
+	}
+	return errors.New("the VIP service's registry kept changing under us; trying again later")
+}
+
+// pause waits a jittered, growing time so that racing operators diverge.
+func pause(ctx context.Context, attempt int) error {
+	d := time.Duration(50*(1<<attempt)) * time.Millisecond
+	d += time.Duration(rand.Int64N(int64(d)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,7 +1,7 @@
 // Command proxy is tsgw-proxy, the data plane of Tailscale Gateway. In
 // standalone mode it forwards plain TCP listeners described by a file:
 //
-//	proxy --config proxy.yaml
+//	proxy --config proxy.yaml [--pprof 127.0.0.1:6060]
 //
 // SIGHUP (or a change of the file) reloads; SIGTERM drains and exits. A bad
 // configuration at start exits with status 2.
@@ -38,6 +38,7 @@ func run(args []string) int {
 	configPath := fs.String("config", "", "configuration file (YAML or JSON)")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGTERM waits for connections to finish")
 	debug := fs.Bool("debug", false, "log at debug level")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -65,7 +66,8 @@ func run(args []string) int {
 		}
 	}()
 
-	err := standalone.Run(ctx, standalone.Options{ConfigPath: *configPath, Logger: log, Reload: reload, DrainTimeout: *drain})
+	err := standalone.Run(ctx, standalone.Options{ConfigPath: *configPath, Logger: log, Reload: reload, DrainTimeout: *drain,
+		PprofAddress: *pprofAddr})
 	var cfgErr *standalone.ConfigError
 	switch {
 	case errors.As(err, &cfgErr):

@@ -58,10 +58,13 @@ type ServiceBackend struct {
 	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
 
-	// port of the Service (its port number, not the target port).
+	// port of the Service (its port number, not the target port) that every
+	// pool port forwards to. Omitted: each pool port forwards to the
+	// Service port with the same number.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
-	Port int32 `json:"port"`
+	// +optional
+	Port int32 `json:"port,omitempty"`
 }
 
 // Machine is one proxy machine of a pool as the tailnet knows it.

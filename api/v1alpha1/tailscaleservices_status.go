@@ -13,6 +13,9 @@ const (
 	// ConditionDiscovered, with service discovery on, says which existing
 	// VIP services matched and which one is used.
 	ConditionDiscovered = "Discovered"
+	// ConditionAutoProvisioned, with an endpointTemplate, says whether a
+	// pool was created from it, or why not.
+	ConditionAutoProvisioned = "AutoProvisioned"
 )
 
 // TailscaleServicesStatus is the VIP service as it is.

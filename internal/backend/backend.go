@@ -85,9 +85,10 @@ func ServiceName(ep *gatewayv1alpha1.TailscaleEndpoints) string {
 // addresses) and slices are EndpointSlices of the namespace (those not
 // labelled for svc are ignored).
 //
-// Ports: every port in spec.proxy.ports. A service backend sends all of
-// them to its one Service port; the default backend sends each to the
-// Service port with the same number and protocol; fixed addresses receive
+// Ports: every port in spec.proxy.ports. A service backend with a port
+// sends all of them to that one Service port; without a port, and for the
+// default backend, each goes to the Service port with the same number and
+// protocol; fixed addresses receive
 // every port as written. Without spec.proxy.ports the machines listen on
 // the backend's own ports (the service port, every Service port, or the
 // addresses' ports).
@@ -104,7 +105,7 @@ func Resolve(ep *gatewayv1alpha1.TailscaleEndpoints, svc *corev1.Service, slices
 		return res, &Problem{ReasonServiceNotFound, fmt.Sprintf("Service %s/%s does not exist", ep.Namespace, name)}
 	}
 	eps := readyEndpoints(svc, slices)
-	if b != nil {
+	if b != nil && b.Service.Port != 0 {
 		return resolveServicePort(ep.Spec.Proxy.Ports, svc, b.Service.Port, eps)
 	}
 	return resolveSameNumberedPorts(ep.Spec.Proxy.Ports, svc, eps)

@@ -36,6 +36,8 @@ type Observed struct {
 	Domain string `json:"domain,omitempty"`
 	// Reports of the selected pools' machines, by pod name.
 	Reports map[string]pool.MachineStatus `json:"reports,omitempty"`
+	// ProvisionProblem says why spec.endpointTemplate could not be honoured.
+	ProvisionProblem *Problem `json:"provisionProblem,omitempty"`
 	// Discovered are the VIP services service discovery matched.
 	Discovered []string `json:"discovered,omitempty"`
 	// Registered is when the VIP service was last written by us.
@@ -305,6 +307,9 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	if sd := o.Service.Object.Spec.ServiceDiscovery; sd != nil && sd.DiscoverVIPServices {
 		out = append(out, discoveredCondition(o, cond))
 	}
+	if o.Service.Object.Spec.EndpointTemplate != nil {
+		out = append(out, provisionedCondition(o, cond))
+	}
 	total, healthy := v.counts(o)
 	if healthy > 0 {
 		out = append(out, cond(gatewayv1alpha1.ConditionHealthy, true, "BackendsHealthy", fmt.Sprintf("%d of %d backends are healthy", healthy, total)))
@@ -313,7 +318,8 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	}
 	ready := true
 	for _, c := range out {
-		ready = ready && (c.Status == metav1.ConditionTrue || c.Type == gatewayv1alpha1.ConditionDiscovered)
+		informational := c.Type == gatewayv1alpha1.ConditionDiscovered || c.Type == gatewayv1alpha1.ConditionAutoProvisioned
+		ready = ready && (c.Status == metav1.ConditionTrue || informational)
 	}
 	msg := "the VIP service is registered and served by healthy backends"
 	reason := "Serving"
@@ -336,4 +342,18 @@ func discoveredCondition(o Observed, cond func(string, bool, string, string) met
 		msg += "; attached to " + name
 	}
 	return cond(gatewayv1alpha1.ConditionDiscovered, true, "Matched", msg)
+}
+
+// provisionedCondition says whether the template's pool serves the service.
+func provisionedCondition(o Observed, cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
+	if p := o.ProvisionProblem; p != nil {
+		return cond(gatewayv1alpha1.ConditionAutoProvisioned, false, p.Reason, p.Message)
+	}
+	auto := AutoPoolName(o.Service.Object)
+	for _, p := range o.Service.Pools {
+		if p.Name == auto {
+			return cond(gatewayv1alpha1.ConditionAutoProvisioned, true, "Provisioned", "no pool matched the selector, so "+auto+" was created from spec.endpointTemplate")
+		}
+	}
+	return cond(gatewayv1alpha1.ConditionAutoProvisioned, false, "NotNeeded", "other pools match the selector; nothing is auto-provisioned")
 }

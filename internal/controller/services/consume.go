@@ -12,12 +12,19 @@ import (
 )
 
 // registryAttempts bounds the read-modify-write rounds on a registry.
-const registryAttempts = 5
+const registryAttempts = 8
+
+// settle is how long a written registry must survive before a write counts:
+// longer than a racing operator's read-to-write window, so a write based on
+// a read from before ours shows up in the second check.
+const settle = 200 * time.Millisecond
 
 // consume puts this operator in the registry of another operator's VIP
 // service, changing nothing else of it. The API has no conditional write
 // for VIP services, so each write is verified by reading the service
-// again; a lost race is retried after a jittered pause.
+// again, twice, the second time after a jittered settling pause; a lost
+// race is retried after a jittered pause. Every resync checks again, so a
+// race lost after all that is repaired within one resync.
 func (r *Reconciler) consume(ctx context.Context, api tsapi.Client, name string, me coordination.Entry, o *planner.Observed) error {
 	return updateRegistry(ctx, api, name, func(reg coordination.Registry) coordination.Registry {
 		next := coordination.Attach(reg, me, o.Now.Time)
@@ -49,14 +56,17 @@ func updateRegistry(ctx context.Context, api tsapi.Client, name string,
 		if _, err := api.PutVIPService(ctx, svc); err != nil {
 			return err
 		}
-		check, err := api.GetVIPService(ctx, name)
+		held, err := holds(ctx, api, name, change, seen)
 		if err != nil {
 			return err
 		}
-		reg, _, err = coordination.Parse(check.Annotations)
-		if err == nil && change(reg).Render() == reg.Render() {
-			seen(check)
-			return nil
+		if held {
+			if err := sleep(ctx, settle+jitter(settle)); err != nil {
+				return err
+			}
+			if held, err = holds(ctx, api, name, change, seen); held || err != nil {
+				return err
+			}
 		}
 		if err := pause(ctx, attempt); err != nil {
 			return err
@@ -65,10 +75,31 @@ func updateRegistry(ctx context.Context, api tsapi.Client, name string,
 	return errors.New("the VIP service's registry kept changing under us; trying again later")
 }
 
+// holds reads the registry again and reports whether the change has
+// nothing left to do.
+func holds(ctx context.Context, api tsapi.Client, name string,
+	change func(coordination.Registry) coordination.Registry, seen func(tsapi.VIPService)) (bool, error) {
+	check, err := api.GetVIPService(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	reg, _, err := coordination.Parse(check.Annotations)
+	if err != nil || change(reg).Render() != reg.Render() {
+		return false, err
+	}
+	seen(check)
+	return true, nil
+}
+
 // pause waits a jittered, growing time so that racing operators diverge.
 func pause(ctx context.Context, attempt int) error {
-	d := time.Duration(50*(1<<attempt)) * time.Millisecond
-	d += time.Duration(rand.Int64N(int64(d)))
+	d := time.Duration(50*(1<<min(attempt, 5))) * time.Millisecond
+	return sleep(ctx, d+jitter(d))
+}
+
+func jitter(d time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(d))) }
+
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -35,6 +35,11 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 			return err
 		}
 	}
+	// Garbage collection would delete it too; deleting it here does not
+	// depend on a garbage collector running.
+	if err := r.deleteAutoPool(ctx, ts); err != nil {
+		return err
+	}
 	controllerutil.RemoveFinalizer(ts, Finalizer)
 	return r.Client.Update(ctx, ts)
 }

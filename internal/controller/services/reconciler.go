@@ -72,12 +72,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
+	eps, provisionProblem, err := r.provision(ctx, ts, eps)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
 	pools, err := observe.Pools(ctx, r.Client, eps)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	svc := planner.Service{Object: ts, Pools: pools}
-	o := planner.Observed{Service: svc, Previous: ts.Status, Now: metav1.NewTime(r.now())}
+	o := planner.Observed{Service: svc, Previous: ts.Status, Now: metav1.NewTime(r.now()), ProvisionProblem: provisionProblem}
 	if err := r.ensureVIPService(ctx, &svc, eps, &o); err != nil {
 		return reconcile.Result{}, err
 	}

@@ -38,33 +38,41 @@ const (
 )
 
 type fixture struct {
-	env *kubetest.Env
-	emu *apiemulator.Server
-	api tsapi.Client
+	env    *kubetest.Env
+	emu    *apiemulator.Server
+	api    tsapi.Client
+	apiURL string
 }
 
+// start runs a cluster with operator-a's controllers against a new emulator.
 func start(t *testing.T) *fixture {
 	t.Helper()
-	env := kubetest.Start(t)
 	emu := apiemulator.New(apiemulator.Options{ClientID: clientID, ClientSecret: clientSecret, TailnetDomain: "tail-test.ts.net"})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	api, err := tsapi.New(tsapi.Config{BaseURL: srv.URL, ClientID: clientID, ClientSecret: clientSecret})
+	return startCluster(t, emu, srv.URL, "operator-a")
+}
+
+// startCluster runs another cluster, with its own operator, on the same tailnet.
+func startCluster(t *testing.T, emu *apiemulator.Server, apiURL, operatorID string) *fixture {
+	t.Helper()
+	env := kubetest.Start(t)
+	api, err := tsapi.New(tsapi.Config{BaseURL: apiURL, ClientID: clientID, ClientSecret: clientSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{env: env, emu: emu, api: api}
+	f := &fixture{env: env, emu: emu, api: api, apiURL: apiURL}
 	env.Namespace(t, "tsgw")
 	f.create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "oauth", Namespace: "tsgw"},
 		StringData: map[string]string{tailnet.ClientIDKey: clientID, tailnet.ClientSecretKey: clientSecret}})
 	f.create(t, &gatewayv1alpha1.TailscaleTailnet{ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec: gatewayv1alpha1.TailscaleTailnetSpec{APIBaseURL: srv.URL, Tailnet: "-", CoordinationServerURL: "http://control.test",
+		Spec: gatewayv1alpha1.TailscaleTailnetSpec{APIBaseURL: apiURL, Tailnet: "-", CoordinationServerURL: "http://control.test",
 			OAuthSecretRef: gatewayv1alpha1.SecretReference{Name: "oauth", Namespace: "tsgw"}}})
-	f.runControllers(t)
+	f.runControllers(t, operatorID)
 	return f
 }
 
-func (f *fixture) runControllers(t *testing.T) {
+func (f *fixture) runControllers(t *testing.T, operatorID string) {
 	skip := true // each test runs its own manager in this process
 	mgr, err := ctrl.NewManager(f.env.Config, ctrl.Options{Scheme: f.env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Controller: config.Controller{SkipNameValidation: &skip}})
@@ -78,7 +86,7 @@ func (f *fixture) runControllers(t *testing.T) {
 	c := mgr.GetClient()
 	tailnets := tailnet.NewClients(c, "tsgw", "lab")
 	if err := (&services.Reconciler{Client: c, Recorder: mgr.GetEventRecorder("test"), Tailnets: tailnets,
-		OperatorID: "operator-a", DefaultTailnet: "lab", Resync: 300 * time.Millisecond}).SetupWithManager(mgr); err != nil {
+		OperatorID: operatorID, DefaultTailnet: "lab", Resync: 300 * time.Millisecond}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	if err := (&poolconfig.Reconciler{Client: c, Scheme: mgr.GetScheme(), DefaultTailnet: "lab"}).SetupWithManager(mgr); err != nil {

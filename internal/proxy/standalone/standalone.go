@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +37,10 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Ready, if set, is called once the first configuration is serving.
 	Ready func(admin net.Addr)
+	// PprofAddress, if set, serves net/http/pprof under /debug/pprof/ on its
+	// own listener (keep it on loopback: profiles reveal internals) and turns
+	// on mutex and block profiling at a low sampling rate. Off by default.
+	PprofAddress string
 }
 
 // ConfigError is a configuration refused at start.
@@ -68,6 +74,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if err := engine.Apply(ctx, cfg); err != nil {
 		return &ConfigError{Err: err}
+	}
+	if opts.PprofAddress != "" {
+		stopPprof, addr, err := servePprof(opts.PprofAddress, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+		log.Info("serving pprof", "address", addr.String())
 	}
 	var adminAddr net.Addr
 	if cfg.Admin != nil {
@@ -189,4 +203,42 @@ func serveAdmin(addr string, engine *proxy.Engine, reg *prometheus.Registry, log
 		}
 	}()
 	return func() { srv.Close() }, ln.Addr(), nil
+}
+
+// Sampling of the mutex and block profiles while pprof is served: one
+// contention event in pprofMutexFraction, and blocking events about once per
+// pprofBlockRate of time blocked. Low enough to leave on under load.
+const (
+	pprofMutexFraction = 20
+	pprofBlockRate     = 100 * time.Microsecond
+)
+
+// servePprof serves the runtime profiles (CPU, heap, goroutine, mutex,
+// block, trace) under /debug/pprof/. It is a separate listener, not a path on
+// the admin mux, so that profiling can be enabled on loopback only while the
+// admin endpoint is reachable by the cluster.
+func servePprof(addr string, log *slog.Logger) (func(), net.Addr, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pprof listener: %w", err)
+	}
+	prevMutex := runtime.SetMutexProfileFraction(pprofMutexFraction)
+	runtime.SetBlockProfileRate(int(pprofBlockRate))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof server stopped", "error", err)
+		}
+	}()
+	return func() {
+		srv.Close()
+		runtime.SetMutexProfileFraction(prevMutex)
+		runtime.SetBlockProfileRate(0)
+	}, ln.Addr(), nil
 }

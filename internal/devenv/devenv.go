@@ -1,11 +1,15 @@
 // Package devenv runs Tailscale Gateway on one machine with nothing but the
-// project's own files: a real kube-apiserver and etcd (envtest), the CRDs
-// and the samples. `make dev` runs it through cmd/dev.
+// project's own files: a real kube-apiserver and etcd (envtest) with the
+// CRDs, the lab tailnet (control, DERP, STUN, a SOCKS5 way in), the
+// Tailscale API emulator, the operator in-process, the pools' proxies as
+// local processes (package lab/podrunner), loopback backends for the
+// samples, and the samples. `make dev` runs it through cmd/dev.
 package devenv
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,14 +19,31 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/tailscale-gateway/tailscale-gateway/internal/apiemulator"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/lab"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/lab/podrunner"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/scheme"
 )
 
 // Options configure the dev environment.
 type Options struct {
 	CRDDir     string // generated CRDs
-	SamplesDir string // objects applied once everything runs
-	StateDir   string // where the kubeconfig is written
+	SamplesDir string // objects applied once everything runs; empty: none
+	StateDir   string // the kubeconfig, and the proxies' kubeconfigs and logs
+	// ControlAddr, SOCKS5Addr and APIAddr are where the lab's control
+	// server, its SOCKS5 proxy and the Tailscale API emulator listen; each
+	// moves to a free port when taken. Empty means a free loopback port.
+	ControlAddr, SOCKS5Addr, APIAddr string
+	// ProxyBinary is run for every replica of every pool; empty runs no
+	// proxies (no pod runner).
+	ProxyBinary string
+	// Backends are served on loopback for the samples' pools.
+	Backends []Backend
+	// PodOutput, if set, also receives the proxies' output, each line
+	// prefixed with its pod; it always goes to log files in StateDir/pods.
+	PodOutput io.Writer
+	// Logf receives the lab's and the pod runner's messages; discarded if nil.
+	Logf func(format string, args ...any)
 }
 
 // Env is a running dev environment.
@@ -30,28 +51,71 @@ type Env struct {
 	KubeconfigPath string
 	Config         *rest.Config
 	Client         client.Client
+	Lab            *lab.Lab
+	Emulator       *apiemulator.Server
+	APIURL         string            // the Tailscale API emulator's base URL
+	Pods           *podrunner.Runner // nil without Options.ProxyBinary
+	PodLogDir      string            // the proxies' logs, one directory per pod
+	oauth          oauthClient
 	ready          map[string]string
 	stop           []func() error
 }
 
-// Start starts the API server, installs the CRDs and applies the samples.
-// On error, whatever was started is stopped.
+// Start starts everything, in order: API server, lab tailnet, API
+// emulator, the lab's TailscaleTailnet, operator, proxies, backends,
+// samples. ctx bounds the start-up only; Stop stops it all. On error,
+// whatever was started is stopped.
 func Start(ctx context.Context, opts Options) (_ *Env, err error) {
+	opts = withDefaultAddrs(opts)
 	e := &Env{ready: map[string]string{}}
 	defer func() {
 		if err != nil {
 			e.Stop()
 		}
 	}()
-	if err := e.startAPIServer(opts); err != nil {
-		return nil, err
+	steps := []struct {
+		what string
+		run  func() error
+	}{
+		{"starting kube-apiserver and etcd", func() error { return e.startAPIServer(opts) }},
+		{"starting the lab tailnet", func() error { return e.startLab(ctx, opts) }},
+		{"starting the Tailscale API emulator", func() error { return e.startEmulator(opts) }},
+		{"creating the lab TailscaleTailnet", func() error { return e.createTailnet(ctx) }},
+		{"starting the operator", func() error { return e.startOperator(ctx) }},
+		{"starting the proxies", func() error { return e.startProxies(ctx, opts) }},
+		{"starting the backends", func() error { return e.startBackends(opts.Backends) }},
+		{"applying the samples", func() error { return e.applySamples(ctx, opts.SamplesDir) }},
 	}
-	if opts.SamplesDir != "" {
-		if _, err := ApplyDir(ctx, e.Client, opts.SamplesDir); err != nil {
-			return nil, fmt.Errorf("applying samples: %w", err)
+	for _, step := range steps {
+		if err := step.run(); err != nil {
+			return nil, fmt.Errorf("%s: %w", step.what, err)
 		}
 	}
 	return e, nil
+}
+
+func withDefaultAddrs(opts Options) Options {
+	for _, addr := range []*string{&opts.ControlAddr, &opts.SOCKS5Addr, &opts.APIAddr} {
+		if *addr == "" {
+			*addr = "127.0.0.1:0"
+		}
+	}
+	return opts
+}
+
+func (e *Env) startProxies(ctx context.Context, opts Options) error {
+	if opts.ProxyBinary == "" {
+		return nil
+	}
+	return e.startPods(ctx, opts)
+}
+
+func (e *Env) applySamples(ctx context.Context, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	_, err := ApplyDir(ctx, e.Client, dir)
+	return err
 }
 
 func (e *Env) startAPIServer(opts Options) error {
@@ -60,7 +124,7 @@ func (e *Env) startAPIServer(opts Options) error {
 	e.stop = append(e.stop, env.Stop)
 	cfg, err := env.Start()
 	if err != nil {
-		return fmt.Errorf("starting kube-apiserver and etcd: %w", err)
+		return err
 	}
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return err
@@ -96,6 +160,11 @@ func (e *Env) ReadyLine() string {
 		parts = append(parts, k+"="+e.ready[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// TryLine shows how to reach the sample VIP service from outside the tailnet.
+func (e *Env) TryLine() string {
+	return fmt.Sprintf("try: curl --socks5-hostname %s http://web.%s/", e.ready["socks5"], e.ready["tailnet-domain"])
 }
 
 // Stop stops everything the environment started, last started first.

@@ -1,0 +1,6 @@
+package podrunner
+
+import "os/exec"
+
+// SpawnForTest starts cmd the way the runner starts its processes.
+func SpawnForTest(cmd *exec.Cmd) error { return newSpawner().start(cmd) }

@@ -30,7 +30,7 @@ func (r *Reconciler) provision(ctx context.Context, ts *gatewayv1alpha1.Tailscal
 	}
 	desired, problem := planner.AutoPool(ts)
 	if problem != nil {
-		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, problem.Reason, "Provision", "%s", problem.Message)
+		r.warnOnce(ts, gatewayv1alpha1.ConditionAutoProvisioned, problem.Reason, problem)
 		return others, problem, r.deleteAutoPool(ctx, ts)
 	}
 	if err := controllerutil.SetControllerReference(ts, desired, r.Client.Scheme()); err != nil {

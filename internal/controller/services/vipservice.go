@@ -95,7 +95,7 @@ func (r *Reconciler) putVIPService(ctx context.Context, api tsapi.Client, svc pl
 		return r.consume(ctx, api, name, me, o)
 	}
 	o.VIPProblem = conflict(name, reg, managed)
-	r.warnOnce(ts, "VIPServiceConflict", o.VIPProblem.Message)
+	r.warnOnce(ts, gatewayv1alpha1.ConditionVIPServiceReady, "VIPServiceConflict", o.VIPProblem)
 	return nil
 }
 
@@ -135,14 +135,14 @@ func lastRegistration(ts *gatewayv1alpha1.TailscaleServices, reg coordination.Re
 	return &metav1.Time{Time: reg.Owner.LastSeen}
 }
 
-// warnOnce records a Warning when the VIPServiceReady condition is not
-// already False for the same reason, so a standing problem is one Event.
-func (r *Reconciler) warnOnce(ts *gatewayv1alpha1.TailscaleServices, reason, msg string) {
-	c := meta.FindStatusCondition(ts.Status.Conditions, gatewayv1alpha1.ConditionVIPServiceReady)
-	if c != nil && c.Status == metav1.ConditionFalse && c.Reason == "Conflict" {
+// warnOnce records a Warning when the condition is not already False for
+// the same reason, so a standing problem is one Event, not one per resync.
+func (r *Reconciler) warnOnce(ts *gatewayv1alpha1.TailscaleServices, condType, eventReason string, p *planner.Problem) {
+	c := meta.FindStatusCondition(ts.Status.Conditions, condType)
+	if c != nil && c.Status == metav1.ConditionFalse && c.Reason == p.Reason {
 		return
 	}
-	r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, reason, "Register", "%s", msg)
+	r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, eventReason, "Register", "%s", p.Message)
 }
 
 // hostTags are the tags of the pools whose machines host the service.

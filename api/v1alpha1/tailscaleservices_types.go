@@ -225,6 +225,24 @@ type ExternalService struct {
 	// +kubebuilder:validation:Maximum=1000000
 	// +optional
 	Weight *int32 `json:"weight,omitempty"`
+
+	// caBundle names a key of a Secret in this namespace holding PEM CA
+	// certificates that, beside the system roots, verify an HTTPS backend.
+	// +optional
+	CABundle *SecretKeyReference `json:"caBundle,omitempty"`
+}
+
+// SecretKeyReference names one key of a Secret in the same namespace.
+type SecretKeyReference struct {
+	// name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// key in the Secret.
+	// +kubebuilder:default="ca.crt"
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Key string `json:"key,omitempty"`
 }
 
 // EndpointTemplate is the TailscaleEndpoints auto-provisioned when the

@@ -156,3 +156,35 @@ func AttachedName(ts *gatewayv1alpha1.TailscaleServices) string {
 	}
 	return vs.ServiceName
 }
+
+// CABundles reads the CA bundles the external services of a
+// TailscaleServices name. A missing Secret or key leaves the service on
+// the system roots; its HTTPS checks then fail visibly in status.
+func CABundles(ctx context.Context, r client.Reader, ts *gatewayv1alpha1.TailscaleServices) (map[string]string, error) {
+	sd := ts.Spec.ServiceDiscovery
+	if sd == nil {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, e := range sd.ExternalServices {
+		if e.CABundle == nil {
+			continue
+		}
+		sec := &corev1.Secret{}
+		err := r.Get(ctx, client.ObjectKey{Namespace: ts.Namespace, Name: e.CABundle.Name}, sec)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		key := e.CABundle.Key
+		if key == "" {
+			key = "ca.crt"
+		}
+		if pem := sec.Data[key]; len(pem) > 0 {
+			out[e.Name] = string(pem)
+		}
+	}
+	return out, nil
+}

@@ -26,6 +26,8 @@ type Service struct {
 	Name string `json:"name,omitempty"`
 	// Pools selected, sorted by name.
 	Pools []Pool `json:"pools"`
+	// CABundles are the PEM CA bundles of external services, by name.
+	CABundles map[string]string `json:"caBundles,omitempty"`
 }
 
 // VIPName is the name of the VIP service the TailscaleServices uses.

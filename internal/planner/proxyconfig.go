@@ -133,10 +133,14 @@ func externalBackends(s Service, port int32) []proxyconfig.Backend {
 		if e.Weight != nil {
 			w = int(*e.Weight)
 		}
-		out = append(out, proxyconfig.Backend{
+		b := proxyconfig.Backend{
 			Name: "external/" + e.Name, Address: net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port))),
 			Group: e.Name, Weight: &w, Tier: tierOf(s.Object, e.Name), Protocol: string(e.Protocol),
-		})
+		}
+		if ca := s.CABundles[e.Name]; ca != "" {
+			b.TLS = &proxyconfig.TLS{CA: ca}
+		}
+		out = append(out, b)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -95,8 +96,14 @@ func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
 		p.lb.Backends = append(p.lb.Backends, lb.Backend{
 			Name: b.Name, Address: b.Address, Group: b.Group, Weight: c.GroupWeight(b.Group), Tier: tier,
 		})
+		backendTLS := tlsConfig
+		if b.TLS != nil {
+			if backendTLS, err = probeTLS(b.TLS); err != nil {
+				return nil, fmt.Errorf("backends[%d].tls: %w", i, err)
+			}
+		}
 		p.targets = append(p.targets, health.Target{Name: b.Name, Probe: health.Probe{
-			Protocol: health.Protocol(c.ProbeProtocol(b)), Address: b.Address, Path: hc.Path, TLS: tlsConfig,
+			Protocol: health.Protocol(c.ProbeProtocol(b)), Address: b.Address, Path: hc.Path, TLS: backendTLS,
 		}})
 	}
 	return p, nil
@@ -116,6 +123,18 @@ func probeTLS(t *proxyconfig.TLS) (*tls.Config, error) {
 		c.RootCAs = x509.NewCertPool()
 		if !c.RootCAs.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("healthCheck.tls.caFile: no certificates in %s", t.CAFile)
+		}
+	}
+	if t.CA != "" {
+		if c.RootCAs == nil {
+			roots, err := x509.SystemCertPool()
+			if err != nil {
+				roots = x509.NewCertPool() // no system roots here: the bundle alone
+			}
+			c.RootCAs = roots
+		}
+		if !c.RootCAs.AppendCertsFromPEM([]byte(t.CA)) {
+			return nil, errors.New("tls.ca: no PEM certificates")
 		}
 	}
 	return c, nil

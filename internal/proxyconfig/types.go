@@ -124,6 +124,9 @@ type TLS struct {
 	ServerName string `json:"serverName,omitempty"`
 	// CAFile is a PEM bundle of roots; default: the system roots.
 	CAFile string `json:"caFile,omitempty"`
+	// CA is PEM certificates trusted beside the system roots (the operator
+	// inlines an external service's CA bundle here).
+	CA string `json:"ca,omitempty"`
 	// InsecureSkipVerify accepts any certificate.
 	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
 }
@@ -165,4 +168,6 @@ type Backend struct {
 	// Network is tcp (default) or tailnet: dialed through the tailnet,
 	// such as another pool's machine.
 	Network string `json:"network,omitempty"`
+	// TLS overrides healthCheck.tls for this backend's HTTPS checks.
+	TLS *TLS `json:"tls,omitempty"`
 }

@@ -33,6 +33,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaletailnets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleendpoints;tailscaleservices,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 
 // Reconcile renders one pool's ConfigMap.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -84,7 +85,11 @@ func (r *Reconciler) hostedServices(ctx context.Context, ep *gatewayv1alpha1.Tai
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, planner.Service{Object: ts, Name: observe.AttachedName(ts), Pools: pools})
+		bundles, err := observe.CABundles(ctx, r.Client, ts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, planner.Service{Object: ts, Name: observe.AttachedName(ts), Pools: pools, CABundles: bundles})
 	}
 	return out, nil
 }

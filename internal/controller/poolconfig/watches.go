@@ -33,6 +33,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&gatewayv1alpha1.TailscaleServices{}, r.serviceEvents()).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsForwardingTo)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfSlice)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.poolsTrustingBundle)).
 		Named("poolconfig").
 		Complete(r)
 }
@@ -87,4 +88,39 @@ func (r *Reconciler) poolsWithBackend(ctx context.Context, namespace, service st
 		}
 	}
 	return reqs
+}
+
+// poolsTrustingBundle maps a Secret to the pools of the TailscaleServices
+// whose external services take their CA bundle from it.
+func (r *Reconciler) poolsTrustingBundle(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list gatewayv1alpha1.TailscaleServicesList
+	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, ts := range list.Items {
+		if !namesBundle(&ts, obj.GetName()) {
+			continue
+		}
+		eps, err := observe.SelectedPools(ctx, r.Client, &ts)
+		if err != nil {
+			continue
+		}
+		for _, ep := range eps {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ep)})
+		}
+	}
+	return reqs
+}
+
+func namesBundle(ts *gatewayv1alpha1.TailscaleServices, secret string) bool {
+	if ts.Spec.ServiceDiscovery == nil {
+		return false
+	}
+	for _, e := range ts.Spec.ServiceDiscovery.ExternalServices {
+		if e.CABundle != nil && e.CABundle.Name == secret {
+			return true
+		}
+	}
+	return false
 }

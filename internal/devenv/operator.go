@@ -53,12 +53,13 @@ func (e *Env) startPods(ctx context.Context, opts Options) error {
 		return fmt.Errorf("the proxy binary: %w (run make build, or pass an empty --proxy-binary to run no proxies)", err)
 	}
 	r, err := podrunner.Start(ctx, podrunner.Options{
-		Config:   e.Config,
-		Binary:   binary,
-		StateDir: filepath.Join(opts.StateDir, "pods"),
-		Selector: pool.LabelManagedBy + "=" + pool.ManagedBy,
-		Stderr:   opts.PodOutput,
-		Logf:     opts.Logf,
+		Config:    e.Config,
+		Binary:    binary,
+		ExtraArgs: []string{"--lab"},
+		StateDir:  filepath.Join(opts.StateDir, "pods"),
+		Selector:  pool.LabelManagedBy + "=" + pool.ManagedBy,
+		Stderr:    opts.PodOutput,
+		Logf:      opts.Logf,
 	})
 	if err != nil {
 		return err

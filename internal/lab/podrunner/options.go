@@ -16,6 +16,9 @@ type Options struct {
 	Config *rest.Config
 	// Binary runs in place of every pod's container image.
 	Binary string
+	// ExtraArgs follow the container's arguments of every process (the lab
+	// passes tsgw-proxy's --lab: no network namespaces, no log upload).
+	ExtraArgs []string
 	// StateDir holds, per pod, its kubeconfig, scratch directory and output log.
 	StateDir string
 	// Namespace limits the runner to one namespace; empty means all.

@@ -77,7 +77,7 @@ func newReplica(r *Runner, sts *appsv1.StatefulSet, ordinal int, l launch) (*rep
 	rep := &replica{
 		Replica: Replica{Namespace: sts.Namespace, Pod: name, Ordinal: ordinal, AdminAddr: admin, LogPath: filepath.Join(dir, "output.log")},
 		launch:  l,
-		argv:    append(append([]string{}, l.Args...), "--kubeconfig", kubeconfig, "--admin-address", admin),
+		argv:    append(append(append([]string{}, l.Args...), r.opts.ExtraArgs...), "--kubeconfig", kubeconfig, "--admin-address", admin),
 		env:     processEnv(l, kubeconfig, tmp),
 		dir:     dir,
 		opts:    &r.opts,

@@ -37,6 +37,9 @@ func newSecretStore(ctx context.Context, secret *stateSecret) (*secretStore, err
 	if err != nil {
 		return nil, err
 	}
+	if data == nil {
+		data = map[string][]byte{} // a new, empty state Secret
+	}
 	delete(data, pool.StatusKey)
 	return &secretStore{secret: secret, timeout: 30 * time.Second, cache: data}, nil
 }

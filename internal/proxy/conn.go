@@ -29,42 +29,26 @@ func (e *Engine) accept(l *listener) {
 			continue
 		}
 		backoff = 0
-		if !e.track(c) {
+		l.accepts++
+		tc := e.conns.track(c, l.accepts)
+		if tc == nil {
 			c.Close()
 			continue
 		}
-		go e.serve(c, l)
+		go e.serve(tc, l)
 	}
 }
 
-// track registers a connection for draining; false once a hard stop began.
-func (e *Engine) track(c net.Conn) bool {
-	e.connsMu.Lock()
-	defer e.connsMu.Unlock()
-	if e.ctx.Err() != nil {
-		return false
-	}
-	e.conns[c] = struct{}{}
-	e.connsWG.Add(1)
-	return true
-}
-
-func (e *Engine) untrack(c net.Conn) {
-	e.connsMu.Lock()
-	delete(e.conns, c)
-	e.connsMu.Unlock()
-	e.connsWG.Done()
-}
-
-func (e *Engine) serve(c net.Conn, l *listener) {
-	defer e.untrack(c)
+func (e *Engine) serve(tc *trackedConn, l *listener) {
+	defer e.conns.untrack(tc)
+	c := tc.client
 	svc := e.serviceFor(l)
 	if svc == nil {
 		c.Close()
 		return
 	}
 	settings := svc.settings.Load()
-	m, up := e.dialBackend(svc, settings.connectTimeout)
+	m, cnt, up := e.dialBackend(svc, tc, settings.connectTimeout)
 	if up == nil {
 		svc.unserved.Add(1)
 		e.opts.Logger.Warn("no backend could be dialed; closing client connection",
@@ -73,7 +57,6 @@ func (e *Engine) serve(c net.Conn, l *listener) {
 		return
 	}
 	defer svc.bal.Done(m)
-	cnt := svc.countersFor(m.Name())
 	cnt.total.Add(1)
 	cnt.active.Add(1)
 	defer cnt.active.Add(-1)
@@ -91,16 +74,28 @@ func (e *Engine) serviceFor(l *listener) *service {
 }
 
 // dialBackend picks and dials backends until one answers, trying each at
-// most once. It returns the member and connection, or nils.
-func (e *Engine) dialBackend(svc *service, timeout time.Duration) (*lb.Member, net.Conn) {
+// most once. It returns the member, its counters and the connection, or nils.
+//
+// Each dial gets its own timeout context. It is not derived from a
+// cancellable engine context: every dial would then take that context's
+// lock twice (register, unregister), one lock shared by all connections.
+// A hard stop cancels the dial through tc instead.
+func (e *Engine) dialBackend(svc *service, tc *trackedConn, timeout time.Duration) (*lb.Member, *counters, net.Conn) {
 	var a lb.Attempt
 	for {
 		m := svc.bal.Pick(&a)
 		if m == nil {
-			return nil, nil
+			return nil, nil, nil
 		}
-		ctx, cancel := context.WithTimeout(e.ctx, timeout)
-		up, err := e.opts.Dial(ctx, "tcp", m.Backend().Address)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		var up net.Conn
+		err := errStopped
+		if e.conns.dialing(tc, cancel) {
+			up, err = e.opts.Dial(ctx, "tcp", m.Backend().Address)
+			if !e.conns.dialing(tc, nil) && err != nil {
+				err = errStopped // cancelled by the hard stop, not the backend's fault
+			}
+		}
 		cancel()
 		cnt := svc.countersFor(m.Name())
 		if err == nil {
@@ -109,12 +104,15 @@ func (e *Engine) dialBackend(svc *service, timeout time.Duration) (*lb.Member, n
 			if cnt.failStreak.Swap(0) != 0 {
 				svc.mon.ReportDial(m.Name(), nil)
 			}
-			return m, up
+			return m, cnt, up
+		}
+		svc.bal.Done(m)
+		if errors.Is(err, errStopped) {
+			return nil, nil, nil
 		}
 		cnt.failStreak.Add(1)
 		svc.mon.ReportDial(m.Name(), err)
 		cnt.failed.Add(1)
-		svc.bal.Done(m)
 		e.opts.Logger.Debug("dial failed; trying another backend", "service", svc.name,
 			"backend", m.Name(), "error", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
@@ -50,8 +51,6 @@ type Options struct {
 // swap, only by Shutdown.
 type Engine struct {
 	opts Options
-	ctx  context.Context // cancelled by Shutdown's hard stop; bounds dials
-	stop context.CancelFunc
 
 	applyMu   sync.Mutex // serializes Apply and Shutdown
 	services  atomic.Pointer[map[string]*service]
@@ -60,15 +59,14 @@ type Engine struct {
 	applied   atomic.Bool
 	draining  atomic.Bool
 
-	connsMu sync.Mutex
-	conns   map[net.Conn]struct{}
-	connsWG sync.WaitGroup
+	conns connSet // client connections, for draining
 }
 
 type listener struct {
 	address string // ListenerKey; routes are keyed by it
 	ln      net.Listener
 	done    chan struct{}
+	accepts uint32 // connections accepted; spreads them over connSet shards
 }
 
 // New returns an Engine with no configuration; call Apply.
@@ -88,8 +86,8 @@ func New(opts Options) (*Engine, error) {
 	if opts.HealthJitter == 0 {
 		opts.HealthJitter = 0.1
 	}
-	e := &Engine{opts: opts, listeners: map[string]*listener{}, conns: map[net.Conn]struct{}{}}
-	e.ctx, e.stop = context.WithCancel(context.Background())
+	e := &Engine{opts: opts, listeners: map[string]*listener{}}
+	e.conns.init()
 	noServices, noRoutes := map[string]*service{}, map[string]string{}
 	e.services.Store(&noServices)
 	e.routes.Store(&noRoutes)
@@ -234,7 +232,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 
 	drained := make(chan struct{})
 	go func() {
-		e.connsWG.Wait()
+		e.conns.wait()
 		close(drained)
 	}()
 	var err error
@@ -242,15 +240,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	case <-drained:
 	case <-ctx.Done():
 		err = ctx.Err()
-		e.stop()
-		e.connsMu.Lock()
-		for c := range e.conns {
-			c.Close()
-		}
-		e.connsMu.Unlock()
+		e.conns.stop()
 		<-drained
 	}
-	e.stop()
+	e.conns.stop()
 	for _, s := range *e.services.Load() {
 		s.close()
 	}
@@ -262,6 +255,13 @@ func listenTCP(ctx context.Context, l proxyconfig.Listener) (net.Listener, error
 	if l.Network != "" && l.Network != proxyconfig.NetworkTCP {
 		return nil, fmt.Errorf("network %q needs a tailnet listener (pod mode)", l.Network)
 	}
-	var lc net.ListenConfig
-	return lc.Listen(ctx, "tcp", l.Address)
+	return tcpListenConfig.Listen(ctx, "tcp", l.Address)
 }
+
+// TCP keep-alive of client connections: Go's defaults for dialed and
+// accepted connections (net.KeepAliveConfig).
+const (
+	keepAliveIdle     = 15 * time.Second
+	keepAliveInterval = 15 * time.Second
+	keepAliveCount    = 9
+)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -16,7 +17,10 @@ import (
 //
 // End of input in one direction is passed on as a half-close (CloseWrite), so
 // protocols that shut down their sending side keep working. Between two
-// *net.TCPConn, io.Copy uses splice(2) on Linux: the conns are never wrapped.
+// *net.TCPConn, small messages are copied with read(2)/write(2) through a
+// pooled buffer that is held only while data is in flight, and a direction
+// that fills the buffer (a bulk transfer) switches to splice(2) for the rest
+// of the stream; see copyTCP.
 //
 // Idle timeout: each direction reads under a deadline. When a direction has
 // seen no data for the idle timeout it "pokes" the other (expires its read
@@ -61,8 +65,13 @@ func (p *pipeState) copy(d int) int64 {
 		total += n
 		switch {
 		case err == nil: // end of input: half-close and let the other direction finish
+			// If the other direction already ended, pipe closes both conns
+			// as soon as this returns, and close(2) sends the FIN that a
+			// half-close would: skip the extra shutdown(2).
 			p.done[d].Store(true)
-			closeWrite(dst)
+			if !p.done[1-d].Load() {
+				closeWrite(dst)
+			}
 			return total
 		case !errors.Is(err, os.ErrDeadlineExceeded):
 			p.closeBoth()
@@ -117,20 +126,110 @@ func (p *pipeState) closeBoth() {
 	})
 }
 
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// copyBufferSize is the read size of the copy loops. A read that fills it
+// marks a bulk transfer, which copyTCP hands to splice.
+const copyBufferSize = 16 << 10
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
 // copyOnce copies until EOF (nil error) or an error. Between TCP conns it
-// lets io.Copy reach TCPConn.ReadFrom, which splices; other conns (tsnet)
-// share pooled buffers instead of allocating 32 KiB per connection.
+// uses copyTCP; other conns (tsnet) share pooled buffers instead of
+// allocating 32 KiB per connection.
 func copyOnce(dst, src net.Conn) (int64, error) {
-	if _, ok := src.(*net.TCPConn); ok {
-		if _, ok := dst.(*net.TCPConn); ok {
-			return io.Copy(dst, src)
+	if s, ok := src.(*net.TCPConn); ok {
+		if d, ok := dst.(*net.TCPConn); ok {
+			return copyTCP(d, s)
 		}
 	}
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
 	return io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *buf)
+}
+
+// noSpliceBulk lets tests and benchmarks turn the switch to splice off.
+var noSpliceBulk atomic.Bool
+
+// copyTCP copies between TCP conns until EOF (nil error) or an error.
+//
+// Request/response traffic is a stream of small messages, for which
+// splice(2) costs more than it saves: two splice calls through a pipe per
+// message, a pipe (two descriptors) held per direction for the whole
+// connection. So messages are read with read(2) into a pooled buffer taken
+// only once the socket is readable and returned after the write: an idle
+// connection holds no buffer. When a read fills the buffer, the stream is a
+// bulk transfer and the rest of it is spliced, which avoids copying through
+// user space.
+func copyTCP(dst, src *net.TCPConn) (int64, error) {
+	rc, err := src.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	r := rawReader{}
+	read := r.read // one closure per call, not per message
+	var total int64
+	for {
+		r.n, r.err = 0, nil
+		if err := rc.Read(read); err != nil {
+			r.release()
+			return total, err
+		}
+		if r.n == 0 && r.err == nil {
+			r.release()
+			return total, nil // end of input
+		}
+		if r.err != nil {
+			r.release()
+			return total, os.NewSyscallError("read", r.err)
+		}
+		full := r.n == len(*r.buf)
+		n, err := dst.Write((*r.buf)[:r.n])
+		total += int64(n)
+		r.release()
+		if err != nil {
+			return total, err
+		}
+		if full && !noSpliceBulk.Load() {
+			n, err := io.Copy(dst, src) // TCPConn.ReadFrom: splice
+			return total + n, err
+		}
+	}
+}
+
+// rawReader is the read(2) callback of copyTCP.
+type rawReader struct {
+	buf *[]byte
+	n   int
+	err error
+}
+
+// read reads once the socket is readable; false asks the poller to wait.
+func (r *rawReader) read(fd uintptr) bool {
+	if r.buf == nil {
+		r.buf = copyBuffers.Get().(*[]byte)
+	}
+	for {
+		n, err := syscall.Read(int(fd), *r.buf)
+		switch err {
+		case nil:
+			r.n = n
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			r.release() // do not hold a buffer while waiting
+			return false
+		default:
+			r.err = err
+			return true
+		}
+	}
+}
+
+func (r *rawReader) release() {
+	if r.buf != nil {
+		copyBuffers.Put(r.buf)
+		r.buf = nil
+	}
 }
 
 // closeWrite half-closes conns that support it and fully closes others,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -123,5 +124,18 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	var cfgErr *ConfigError
 	if !errors.As(err, &cfgErr) || !strings.Contains(err.Error(), "services[0].backends[0].address: must be host:port") {
 		t.Fatalf("Run = %v, want a ConfigError naming the field", err)
+	}
+}
+
+func TestServePprof(t *testing.T) {
+	stop, addr, err := servePprof("127.0.0.1:0", slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/mutex?debug=1", "/debug/pprof/block?debug=1"} {
+		if code, _, err := httpGet("http://" + addr.String() + path); err != nil || code != http.StatusOK {
+			t.Errorf("GET %s = %d, %v", path, code, err)
+		}
 	}
 }

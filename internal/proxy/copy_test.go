@@ -1,0 +1,103 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+)
+
+// TestLargeTransferIntegrity sends more than a copy buffer each way, so that
+// both directions switch from read/write to splice mid-stream, and checks
+// that every byte arrives in order and the half-close still passes.
+func TestLargeTransferIntegrity(t *testing.T) {
+	for _, splice := range []bool{true, false} {
+		noSpliceBulk.Store(!splice)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					io.Copy(c, c) // echo, then close after the client's half-close
+				}()
+			}
+		}()
+		_, addr := startEngine(t, echoConfig(ln.Addr().String()), nil)
+		c, _ := dialTCP(t, addr)
+		data := make([]byte, 3<<20+123)
+		rand.Read(data)
+		go func() {
+			// Small writes first (read/write path), then one large one.
+			for _, chunk := range [][]byte{data[:100], data[100:5000], data[5000:]} {
+				if _, err := c.Write(chunk); err != nil {
+					return
+				}
+			}
+			c.CloseWrite()
+		}()
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		got, err := io.ReadAll(c)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("splice=%v: read %d bytes (%v), want the %d sent back intact", splice, len(got), err, len(data))
+		}
+	}
+	noSpliceBulk.Store(false)
+}
+
+// TestHardStopCancelsDials: a Shutdown whose deadline passed cancels
+// backend dials in flight instead of waiting for their timeout.
+func TestHardStopCancelsDials(t *testing.T) {
+	dialing := make(chan struct{}, 1)
+	cfg := echoConfig("192.0.2.1:9") // never dialed for real
+	cfg.Services[0].ConnectTimeout = proxyconfig.Duration{Duration: time.Hour}
+	cfg.Default()
+	e, err := New(Options{Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		dialing <- struct{}{}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	c, r := dialTCP(t, e.Addr("127.0.0.1:0").String())
+	select {
+	case <-dialing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no dial")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Shutdown = nil, want the context's error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown waited for a dial that a hard stop should cancel")
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := r.ReadByte(); err == nil {
+		t.Fatal("client connection survived a hard stop")
+	}
+	if got := e.Stats()[0].Backends[0].Failed; got != 0 {
+		t.Fatalf("a dial cancelled by the hard stop counted as a backend failure (%d)", got)
+	}
+}

@@ -38,6 +38,8 @@ type Status struct {
 	EjectedUntil time.Time
 	Ejections    int
 	LastError    string
+	// LastCheck is when the last active check finished; zero before the first.
+	LastCheck time.Time
 }
 
 // MonitorOptions are fixed for a Monitor's lifetime.
@@ -65,13 +67,14 @@ type Monitor struct {
 }
 
 type entry struct {
-	target  Target
-	stop    context.CancelFunc // stops the check loop; nil if checks are off
-	tracker Tracker
-	outlier Outlier
-	healthy bool // last effective health reported
-	lastErr string
-	timer   clock.Timer // ejection expiry
+	target    Target
+	stop      context.CancelFunc // stops the check loop; nil if checks are off
+	tracker   Tracker
+	outlier   Outlier
+	healthy   bool // last effective health reported
+	lastErr   string
+	lastCheck time.Time
+	timer     clock.Timer // ejection expiry
 }
 
 // NewMonitor returns a Monitor watching nothing; call Update.
@@ -162,7 +165,7 @@ func (m *Monitor) Status() []Status {
 		out = append(out, Status{
 			Name: name, State: e.tracker.State(), Healthy: e.healthy,
 			Ejected: e.outlier.Ejected(now), EjectedUntil: e.outlier.EjectedUntil(),
-			Ejections: e.outlier.Ejections(), LastError: e.lastErr,
+			Ejections: e.outlier.Ejections(), LastError: e.lastErr, LastCheck: e.lastCheck,
 		})
 	}
 	return out
@@ -237,6 +240,7 @@ func (m *Monitor) observe(e *entry, err error) {
 	}
 	before := e.tracker.State()
 	e.tracker = e.tracker.Observe(err == nil, m.cfg.Thresholds)
+	e.lastCheck = m.opts.Clock.Now()
 	e.lastErr = ""
 	if err != nil {
 		e.lastErr = err.Error()

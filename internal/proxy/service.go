@@ -184,7 +184,7 @@ func (s *service) stats() ServiceStats {
 	for _, m := range st.Members {
 		h := health[m.Name]
 		b := BackendStats{Name: m.Name, Group: m.Group, Tier: m.Tier.String(), Address: m.Address, Weight: m.Weight,
-			Healthy: m.Healthy, HealthState: h.State.String(), Ejected: h.Ejected, LastError: h.LastError}
+			Healthy: m.Healthy, HealthState: h.State.String(), Ejected: h.Ejected, LastError: h.LastError, LastCheck: h.LastCheck}
 		if c := cs[m.Name]; c != nil {
 			b.Active, b.Total, b.Failed = c.active.Load(), c.total.Load(), c.failed.Load()
 			b.BytesUp, b.BytesDown = c.bytesUp.Load(), c.bytesDown.Load()

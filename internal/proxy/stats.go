@@ -1,6 +1,9 @@
 package proxy
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // counters are one backend's connection counts. They survive config swaps
 // that keep the backend's name.
@@ -23,6 +26,8 @@ type BackendStats struct {
 	HealthState string `json:"healthState"`
 	Ejected     bool   `json:"ejected"`
 	LastError   string `json:"lastError,omitempty"`
+	// LastCheck is when the last active check finished; zero before the first.
+	LastCheck time.Time `json:"lastCheck,omitzero"`
 	// Active connections now; Total connections established; Failed dials.
 	Active    int64 `json:"active"`
 	Total     int64 `json:"total"`

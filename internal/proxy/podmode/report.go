@@ -65,10 +65,17 @@ func serviceReport(s proxy.ServiceStats, last failover) pool.ServiceReport {
 		r.LastFailover, r.FailoverReason = &at, last.Reason
 	}
 	for _, b := range s.Backends {
-		r.Backends = append(r.Backends, pool.BackendReport{
+		br := pool.BackendReport{
 			Name: b.Name, Group: b.Group, Address: b.Address, Healthy: b.Healthy,
 			Active: b.Active, Total: b.Total, Failed: b.Failed,
-		})
+		}
+		if !b.LastCheck.IsZero() {
+			// To the minute: checks run every few seconds, and a report
+			// that changed with each of them would be rewritten as often.
+			at := b.LastCheck.UTC().Truncate(time.Minute)
+			br.LastCheck = &at
+		}
+		r.Backends = append(r.Backends, br)
 	}
 	return r
 }
@@ -106,7 +113,7 @@ func withoutCounters(st pool.MachineStatus) pool.MachineStatus {
 	for name, s := range st.Services {
 		backends := make([]pool.BackendReport, len(s.Backends))
 		for i, b := range s.Backends {
-			b.Active, b.Total, b.Failed = 0, 0, 0
+			b.Active, b.Total, b.Failed, b.LastCheck = 0, 0, 0, nil
 			backends[i] = b
 		}
 		s.Backends = backends

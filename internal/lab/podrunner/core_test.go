@@ -2,6 +2,7 @@ package podrunner
 
 import (
 	"bytes"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -115,5 +116,20 @@ func TestLinePrefixerWritesWholeLines(t *testing.T) {
 	p.Write([]byte("o\nthr"))
 	if got := out.String(); got != "[a] one\n[a] two\n" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// The processes run in their own directories: the paths they are handed
+// must not be relative to the runner's.
+func TestOptionsMakePathsAbsolute(t *testing.T) {
+	o, err := Options{Config: &rest.Config{}, Binary: "bin/proxy", StateDir: ".dev/pods"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !filepath.IsAbs(o.StateDir) || !filepath.IsAbs(o.Binary) {
+		t.Errorf("StateDir %q, Binary %q: want absolute paths", o.StateDir, o.Binary)
+	}
+	if o, _ := (Options{Config: &rest.Config{}, Binary: "proxy", StateDir: "/x"}).withDefaults(); o.Binary != "proxy" {
+		t.Errorf("a bare command name was changed to %q; it is looked up in PATH", o.Binary)
 	}
 }

@@ -3,6 +3,8 @@ package podrunner
 import (
 	"errors"
 	"io"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -45,6 +47,17 @@ type Options struct {
 func (o Options) withDefaults() (Options, error) {
 	if o.Config == nil || o.Binary == "" || o.StateDir == "" {
 		return o, errors.New("podrunner: Config, Binary and StateDir are required")
+	}
+	// Processes run in their own directories and get paths under StateDir
+	// (their kubeconfigs): relative paths would not resolve there.
+	var err error
+	if o.StateDir, err = filepath.Abs(o.StateDir); err != nil {
+		return o, err
+	}
+	if strings.ContainsRune(o.Binary, filepath.Separator) {
+		if o.Binary, err = filepath.Abs(o.Binary); err != nil {
+			return o, err
+		}
 	}
 	setDefault(&o.GracePeriod, 10*time.Second)
 	setDefault(&o.RestartBackoff, 500*time.Millisecond)

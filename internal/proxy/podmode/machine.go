@@ -13,6 +13,7 @@ import (
 	"tailscale.com/tsnet"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy/admin"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
@@ -79,7 +80,7 @@ func (m *machine) startAdmin(cfg *proxyconfig.Config) error {
 }
 
 func (m *machine) serveAdminOn(addr string) error {
-	stop, bound, err := serveAdmin(addr, m.ready, m.registry, m.log)
+	stop, bound, err := admin.Serve(addr, m.ready, m.registry, m.log)
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy/admin"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
@@ -85,7 +85,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	var adminAddr net.Addr
 	if cfg.Admin != nil {
-		stopAdmin, addr, err := serveAdmin(cfg.Admin.Address, engine, reg, log)
+		stopAdmin, addr, err := admin.Serve(cfg.Admin.Address, engine.Ready, reg, log)
 		if err != nil {
 			return err
 		}
@@ -177,32 +177,6 @@ func drain(engine *proxy.Engine, timeout time.Duration, log *slog.Logger) error 
 	}
 	log.Info("drained")
 	return nil
-}
-
-// serveAdmin serves /healthz (process alive), /readyz (configuration
-// applied, not draining) and /metrics.
-func serveAdmin(addr string, engine *proxy.Engine, reg *prometheus.Registry, log *slog.Logger) (func(), net.Addr, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !engine.Ready() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("admin listener: %w", err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("admin server stopped", "error", err)
-		}
-	}()
-	return func() { srv.Close() }, ln.Addr(), nil
 }
 
 // Sampling of the mutex and block profiles while pprof is served: one

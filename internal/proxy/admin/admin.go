@@ -1,4 +1,7 @@
-package podmode
+// Package admin is tsgw-proxy's operational HTTP endpoint, the same in
+// standalone and pod mode: /healthz (the process is alive), /readyz (ready
+// says so) and /metrics (Prometheus).
+package admin
 
 import (
 	"errors"
@@ -12,9 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// serveAdmin serves /healthz (the process is alive), /readyz (on the
-// tailnet with a configuration applied, not draining) and /metrics.
-func serveAdmin(addr string, ready func() bool, reg *prometheus.Registry, log *slog.Logger) (stop func(), _ net.Addr, _ error) {
+// Serve listens on addr and serves until stop is called.
+func Serve(addr string, ready func() bool, reg *prometheus.Registry, log *slog.Logger) (stop func(), _ net.Addr, _ error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

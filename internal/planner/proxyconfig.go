@@ -95,11 +95,7 @@ func vipService(s Service, host string, port int32) proxyconfig.Service {
 		}
 		weight, tier := weightOf(s.Object, p.Name), tierOf(s.Object, p.Name)
 		if p.Name == host {
-			for _, a := range p.Backend.Addresses(port, gatewayv1alpha1.ProtocolTCP) {
-				svc.Backends = append(svc.Backends, proxyconfig.Backend{
-					Name: p.Name + "/" + a, Address: a, Group: p.Name, Weight: weight, Tier: tier,
-				})
-			}
+			svc.Backends = append(svc.Backends, ownBackends(p, port, weight, tier)...)
 			continue
 		}
 		for _, m := range p.Machines {
@@ -113,6 +109,33 @@ func vipService(s Service, host string, port int32) proxyconfig.Service {
 	}
 	svc.Backends = append(svc.Backends, externalBackends(s, port)...)
 	return svc
+}
+
+// ownBackends are the host pool's own backends, dialed directly (skipping
+// the hop through itself). One entry per machine, each on one of the
+// pool's addresses in turn, like every other pool contributes its
+// machines: round-robin and least-connections then give every pool's
+// machines the same share whichever pool hosts the VIP service. With more
+// addresses than machines (or machines not known yet), one entry per
+// address, so that every address gets traffic.
+func ownBackends(p Pool, port int32, weight *int, tier string) []proxyconfig.Backend {
+	addrs := p.Backend.Addresses(port, gatewayv1alpha1.ProtocolTCP)
+	if len(addrs) == 0 {
+		return nil
+	}
+	var out []proxyconfig.Backend
+	if len(addrs) > len(p.Machines) {
+		for _, a := range addrs {
+			out = append(out, proxyconfig.Backend{Name: p.Name + "/" + a, Address: a, Group: p.Name, Weight: weight, Tier: tier})
+		}
+		return out
+	}
+	for i, m := range p.Machines {
+		out = append(out, proxyconfig.Backend{
+			Name: p.Name + "/" + m.Name, Address: addrs[i%len(addrs)], Group: p.Name, Weight: weight, Tier: tier,
+		})
+	}
+	return out
 }
 
 // externalBackends are the external services that serve a VIP port: those

@@ -222,8 +222,8 @@ func TestWeightedServiceOverTwoPools(t *testing.T) {
 	})
 	east := f.proxyConfig(t.Context(), "web-east")
 	svc := east.Services[1]
-	if svc.Name != "svc:web:80" || svc.Strategy != "weighted" || len(svc.Backends) != 3 {
-		t.Fatalf("web-east balances %+v; want svc:web:80 weighted over its backend and web-west's two machines", svc)
+	if svc.Name != "svc:web:80" || svc.Strategy != "weighted" || len(svc.Backends) != 4 {
+		t.Fatalf("web-east balances %+v; want svc:web:80 weighted over its two machines (its backend, directly) and web-west's two machines", svc)
 	}
 
 	t.Run("steady state makes no writes", func(t *testing.T) {
@@ -278,7 +278,7 @@ func TestWeightedServiceOverTwoPools(t *testing.T) {
 					eastBackends = len(s.Backends)
 				}
 			}
-			return len(ts.Status.SelectedEndpoints) == 1 && !hostsVIP(west, "svc:web") && eastBackends == 1,
+			return len(ts.Status.SelectedEndpoints) == 1 && !hostsVIP(west, "svc:web") && eastBackends == 2,
 				fmt.Sprintf("selected %d, west hosts %v, east backends %d", len(ts.Status.SelectedEndpoints), hostsVIP(west, "svc:web"), eastBackends)
 		})
 	})

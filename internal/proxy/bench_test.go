@@ -68,12 +68,20 @@ func benchBackend(b *testing.B, handle func(net.Conn)) string {
 
 func benchEngine(b *testing.B, backends ...string) string {
 	b.Helper()
+	return benchEngineNetwork(b, "", backends...)
+}
+
+// benchEngineNetwork is benchEngine with the backends on network: with
+// proxyconfig.NetworkTailnet they are hops (dialed over loopback all the
+// same), whose connections start with a buffering phase.
+func benchEngineNetwork(b *testing.B, network string, backends ...string) string {
+	b.Helper()
 	cfg := &proxyconfig.Config{
 		Listeners: []proxyconfig.Listener{{Address: "127.0.0.1:0", Service: "bench"}},
 		Services:  []proxyconfig.Service{{Name: "bench", Strategy: "round-robin"}},
 	}
 	for i, a := range backends {
-		cfg.Services[0].Backends = append(cfg.Services[0].Backends, proxyconfig.Backend{Name: fmt.Sprint("b", i), Address: a})
+		cfg.Services[0].Backends = append(cfg.Services[0].Backends, proxyconfig.Backend{Name: fmt.Sprint("b", i), Address: a, Network: network})
 	}
 	cfg.Default()
 	if err := cfg.Validate(); err != nil {
@@ -123,7 +131,16 @@ func BenchmarkRoundTrip(b *testing.B) {
 // BenchmarkConnect is the Connection: close case: a new client connection
 // (accept, pick, dial, two copy directions, half-closes, close) per exchange.
 func BenchmarkConnect(b *testing.B) {
-	addr := benchEngine(b, rrBackend(b), rrBackend(b), rrBackend(b))
+	benchConnect(b, benchEngine(b, rrBackend(b), rrBackend(b), rrBackend(b)))
+}
+
+// BenchmarkConnectHop is BenchmarkConnect to hops: the cost of the
+// buffering phase (serveHop) per connection.
+func BenchmarkConnectHop(b *testing.B) {
+	benchConnect(b, benchEngineNetwork(b, proxyconfig.NetworkTailnet, rrBackend(b), rrBackend(b), rrBackend(b)))
+}
+
+func benchConnect(b *testing.B, addr string) {
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {
 		buf := make([]byte, benchMsg)

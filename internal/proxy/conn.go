@@ -48,21 +48,50 @@ func (e *Engine) serve(tc *trackedConn, l *listener) {
 		return
 	}
 	settings := svc.settings.Load()
-	m, cnt, up := e.dialBackend(svc, tc, settings.connectTimeout)
+	var a lb.Attempt
+	m, cnt, up := e.dialBackend(svc, tc, &a, settings.connectTimeout)
 	if up == nil {
-		svc.unserved.Add(1)
-		e.opts.Logger.Warn("no backend could be dialed; closing client connection",
-			"service", svc.name, "client", c.RemoteAddr().String())
-		c.Close()
+		e.unserved(svc, c)
 		return
+	}
+	var h *handoff
+	if cnt.hop.Load() {
+		if m, cnt, up, h = e.serveHop(svc, tc, &a, settings, m, cnt, up); up == nil {
+			return
+		}
 	}
 	defer svc.bal.Done(m)
 	cnt.total.Add(1)
 	cnt.active.Add(1)
 	defer cnt.active.Add(-1)
-	upBytes, downBytes := pipe(c, up, settings.idleTimeout)
+	upBytes, downBytes := pipe(c, up, settings.idleTimeout, h)
+	if h != nil {
+		upBytes += h.sent
+	}
 	cnt.bytesUp.Add(upBytes)
 	cnt.bytesDown.Add(downBytes)
+}
+
+// unserved refuses a client connection for which no backend could be
+// dialed. The close is a reset where the conn allows it: when this proxy is
+// a hop of another (a pool machine behind a VIP service host), a reset
+// tells that proxy plainly that the connection was refused, and it retries
+// elsewhere (serveHop; it also retries on a plain close).
+func (e *Engine) unserved(svc *service, c net.Conn) {
+	svc.unserved.Add(1)
+	e.opts.Logger.Warn("no backend could be dialed; closing client connection",
+		"service", svc.name, "client", c.RemoteAddr().String())
+	closeRefused(c)
+}
+
+// closeRefused closes c with a reset (SO_LINGER 0) if it can. tsnet's
+// gVisor conns cannot: they close with a FIN, or a reset if input was left
+// unread (as on Linux).
+func closeRefused(c net.Conn) {
+	if l, ok := c.(interface{ SetLinger(sec int) error }); ok {
+		l.SetLinger(0)
+	}
+	c.Close()
 }
 
 func (e *Engine) serviceFor(l *listener) *service {
@@ -74,16 +103,16 @@ func (e *Engine) serviceFor(l *listener) *service {
 }
 
 // dialBackend picks and dials backends until one answers, trying each at
-// most once. It returns the member, its counters and the connection, or nils.
+// most once per connection (a, which serveHop's retries share). It returns
+// the member, its counters and the connection, or nils.
 //
 // Each dial gets its own timeout context. It is not derived from a
 // cancellable engine context: every dial would then take that context's
 // lock twice (register, unregister), one lock shared by all connections.
 // A hard stop cancels the dial through tc instead.
-func (e *Engine) dialBackend(svc *service, tc *trackedConn, timeout time.Duration) (*lb.Member, *counters, net.Conn) {
-	var a lb.Attempt
+func (e *Engine) dialBackend(svc *service, tc *trackedConn, a *lb.Attempt, timeout time.Duration) (*lb.Member, *counters, net.Conn) {
 	for {
-		m := svc.bal.Pick(&a)
+		m := svc.bal.Pick(a)
 		if m == nil {
 			return nil, nil, nil
 		}
@@ -99,10 +128,10 @@ func (e *Engine) dialBackend(svc *service, tc *trackedConn, timeout time.Duratio
 		cancel()
 		cnt := svc.countersFor(m.Name())
 		if err == nil {
-			// Successes matter to outlier detection only after a failure;
-			// skipping the rest keeps the monitor's lock off the hot path.
-			if cnt.failStreak.Swap(0) != 0 {
-				svc.mon.ReportDial(m.Name(), nil)
+			// A hop's dial proves little (see serveHop), which reports
+			// its outcome once the hop answered.
+			if !cnt.hop.Load() {
+				reportSuccess(svc, m, cnt)
 			}
 			return m, cnt, up
 		}
@@ -110,12 +139,27 @@ func (e *Engine) dialBackend(svc *service, tc *trackedConn, timeout time.Duratio
 		if errors.Is(err, errStopped) {
 			return nil, nil, nil
 		}
-		cnt.failStreak.Add(1)
-		svc.mon.ReportDial(m.Name(), err)
-		cnt.failed.Add(1)
+		reportFailure(svc, m, cnt, err)
 		e.opts.Logger.Debug("dial failed; trying another backend", "service", svc.name,
 			"backend", m.Name(), "error", err)
 	}
+}
+
+// reportSuccess tells outlier detection that a backend took a connection.
+// Successes matter to it only after a failure; skipping the rest keeps the
+// monitor's lock off the hot path.
+func reportSuccess(svc *service, m *lb.Member, cnt *counters) {
+	if cnt.failStreak.Swap(0) != 0 {
+		svc.mon.ReportDial(m.Name(), nil)
+	}
+}
+
+// reportFailure counts a failed dial (or a hop that closed before
+// answering) and feeds it to outlier detection.
+func reportFailure(svc *service, m *lb.Member, cnt *counters, err error) {
+	cnt.failStreak.Add(1)
+	svc.mon.ReportDial(m.Name(), err)
+	cnt.failed.Add(1)
 }
 
 func sortServices(s []ServiceStats) {

@@ -1,9 +1,10 @@
 // Package proxy is the forwarding engine of tsgw-proxy: it accepts
 // connections on listeners, picks a backend per connection with internal/lb,
-// dials it (retrying other backends when a dial fails), and copies bytes both
-// ways. Health comes from internal/health. Listening and dialing are
-// pluggable so that the same engine serves plain TCP (standalone mode) and
-// tsnet (pod mode).
+// dials it (retrying other backends when a dial fails, or when a hop, another
+// proxy, closes before answering: see hop.go), and copies bytes both ways.
+// Health comes from internal/health. Listening and dialing are pluggable so
+// that the same engine serves plain TCP (standalone mode) and tsnet (pod
+// mode).
 package proxy
 
 import (

@@ -28,8 +28,12 @@ import (
 // connection closes only when both agree that neither carried data for the
 // timeout. An idle connection is thus closed within one to two idle timeouts,
 // without a timer per connection and without giving up splice.
-func pipe(client, backend net.Conn, idle time.Duration) (up, down int64) {
-	p := &pipeState{conns: [2]net.Conn{client, backend}, idle: idle}
+//
+// h, if not nil, is what the buffering phase of a hop connection (serveHop)
+// leaves over: bytes each direction writes before copying, and whether the
+// client's input already ended.
+func pipe(client, backend net.Conn, idle time.Duration, h *handoff) (up, down int64) {
+	p := &pipeState{conns: [2]net.Conn{client, backend}, idle: idle, handoff: h}
 	now := time.Now().UnixNano()
 	p.lastActive[0].Store(now)
 	p.lastActive[1].Store(now)
@@ -53,12 +57,62 @@ type pipeState struct {
 	idleClaim  [2]atomic.Bool  // direction saw no data for a full idle timeout
 	poked      [2]atomic.Bool  // the other direction asked for a progress report
 	done       [2]atomic.Bool  // direction reached end of input
-	closeOnce  sync.Once
+	closed     atomic.Bool     // closeBoth ran; not a sync.Once, which would push pipeState out of the 96-byte size class
+	handoff    *handoff        // nil unless the connection went through serveHop
+}
+
+// handoff is the state a hop connection's buffering phase hands to pipe.
+type handoff struct {
+	// prefix[d] is written to direction d's destination before copying:
+	// client bytes read but not yet sent to the backend (d=0), and the
+	// backend's first bytes (d=1). bufs[d], if set, is the pooled buffer
+	// under prefix[d], released once it is written.
+	prefix [2][]byte
+	bufs   [2]*[]byte
+	// clientEnded: the client's input ended during the buffering phase;
+	// backendShut: and the backend was half-closed already.
+	clientEnded, backendShut bool
+	// sent counts the client bytes the backend got before pipe.
+	sent int64
+}
+
+// start writes direction d's prefix. It returns the bytes written and
+// whether the direction goes on copying; if not, the direction has ended
+// (end of input already seen, or an error that closed both conns).
+func (p *pipeState) start(d int) (int64, bool) {
+	h := p.handoff
+	var n int
+	var err error
+	if len(h.prefix[d]) > 0 {
+		n, err = p.conns[1-d].Write(h.prefix[d])
+	}
+	if h.bufs[d] != nil {
+		copyBuffers.Put(h.bufs[d])
+	}
+	if err != nil {
+		p.closeBoth()
+		return int64(n), false
+	}
+	if d == 0 && h.clientEnded {
+		p.done[0].Store(true)
+		if !h.backendShut && !p.done[1].Load() {
+			closeWrite(p.conns[1])
+		}
+		return int64(n), false
+	}
+	return int64(n), true
 }
 
 func (p *pipeState) copy(d int) int64 {
 	src, dst := p.conns[d], p.conns[1-d]
 	var total int64
+	if p.handoff != nil {
+		n, more := p.start(d)
+		if !more {
+			return n
+		}
+		total = n
+	}
 	for {
 		p.armDeadline(d)
 		n, err := copyOnce(dst, src)
@@ -120,10 +174,10 @@ func (p *pipeState) idleTimedOut(d int, n int64) bool {
 }
 
 func (p *pipeState) closeBoth() {
-	p.closeOnce.Do(func() {
+	if p.closed.CompareAndSwap(false, true) {
 		p.conns[0].Close()
 		p.conns[1].Close()
-	})
+	}
 }
 
 // copyBufferSize is the read size of the copy loops. A read that fills it

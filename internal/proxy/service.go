@@ -60,6 +60,7 @@ type plan struct {
 	health   health.Config
 	targets  []health.Target
 	settings serviceSettings
+	hops     map[string]bool // backends on the tailnet network: other proxies
 }
 
 func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
@@ -96,6 +97,12 @@ func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
 		p.lb.Backends = append(p.lb.Backends, lb.Backend{
 			Name: b.Name, Address: b.Address, Group: b.Group, Weight: c.GroupWeight(b.Group), Tier: tier,
 		})
+		if b.Network == proxyconfig.NetworkTailnet {
+			if p.hops == nil {
+				p.hops = map[string]bool{}
+			}
+			p.hops[b.Name] = true
+		}
 		backendTLS := tlsConfig
 		if b.TLS != nil {
 			if backendTLS, err = probeTLS(b.TLS); err != nil {
@@ -147,11 +154,12 @@ func (s *service) apply(p *plan) {
 	old := *s.counters.Load()
 	next := make(map[string]*counters, len(p.lb.Backends))
 	for _, b := range p.lb.Backends {
-		if c := old[b.Name]; c != nil {
-			next[b.Name] = c
-		} else {
-			next[b.Name] = &counters{}
+		c := old[b.Name]
+		if c == nil {
+			c = &counters{}
 		}
+		c.hop.Store(p.hops[b.Name])
+		next[b.Name] = c
 	}
 	s.counters.Store(&next)
 	s.bal.Update(p.lb)

@@ -11,6 +11,12 @@ type counters struct {
 	active, total, failed atomic.Int64
 	bytesUp, bytesDown    atomic.Int64
 	failStreak            atomic.Int64 // dial failures since the last success
+	// hop is set from the configuration (Network tailnet): the backend is
+	// another proxy, whose successful dial does not prove that its own
+	// upstream is reachable; see serveHop. Kept here, beside the counters
+	// the connection looks up anyway, so that the check costs no extra
+	// lookup; every apply stores it.
+	hop atomic.Bool
 }
 
 // BackendStats is a snapshot of one backend, for status and metrics.

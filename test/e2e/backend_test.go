@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// backend is a loopback HTTP server standing in for one pool's
+// application. It answers every path with its name, except /hold, which
+// answers its name at once and then holds the response open until
+// Release (or until the client goes away), so a test can keep
+// connections busy. Stop kills it (listener and open connections, as a
+// crashed process would lose them) and Start brings it back on the same
+// address.
+type backend struct {
+	name string
+	addr string // host:port, fixed for the backend's life
+
+	mu      sync.Mutex
+	srv     *http.Server
+	release chan struct{} // closed by Release
+	held    int           // /hold requests being held
+}
+
+// newBackend starts a backend on a free loopback port; the test stops it.
+func newBackend(t *testing.T, name string) *backend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &backend{name: name, addr: ln.Addr().String(), release: make(chan struct{})}
+	b.serve(ln)
+	t.Cleanup(b.Stop)
+	return b
+}
+
+func (b *backend) serve(ln net.Listener) {
+	srv := &http.Server{Handler: http.HandlerFunc(b.handle)}
+	b.mu.Lock()
+	b.srv = srv
+	b.mu.Unlock()
+	go srv.Serve(ln) // ErrServerClosed on Stop
+}
+
+func (b *backend) handle(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprintf(w, "%s\n", b.name)
+	if r.URL.Path != "/hold" {
+		return
+	}
+	w.(http.Flusher).Flush()
+	b.mu.Lock()
+	release := b.release
+	b.held++
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.held--
+		b.mu.Unlock()
+	}()
+	select {
+	case <-release:
+	case <-r.Context().Done():
+	}
+}
+
+// Held is the number of /hold requests the backend holds open.
+func (b *backend) Held() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.held
+}
+
+// Release ends every held /hold request, and those that come later.
+func (b *backend) Release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-b.release:
+	default:
+		close(b.release)
+	}
+}
+
+// Stop kills the backend: it stops listening and drops every connection.
+func (b *backend) Stop() {
+	b.mu.Lock()
+	srv := b.srv
+	b.srv = nil
+	b.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// Start brings a stopped backend back on its address.
+func (b *backend) Start(t *testing.T) {
+	t.Helper()
+	var ln net.Listener
+	// The port was ours a moment ago; rebinding can only fail if another
+	// process grabbed it meanwhile, which is worth a few retries.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var err error
+		ln, err = net.Listen("tcp", b.addr)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restarting backend %s on %s: %v", b.name, b.addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.serve(ln)
+}
+
+// vipClient sends requests to VIP services from the lab client node, a
+// new tailnet connection for every request.
+func vipClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout:   timeout,
+		Transport: &http.Transport{DialContext: dialVIP, DisableKeepAlives: true},
+	}
+}
+
+// connectTimeout bounds the client's TCP connect to a VIP service.
+const connectTimeout = 3 * time.Second
+
+// errConnectStall: the client's TCP connect to the VIP address got no
+// answer at all. The proxy never saw such a connection (its counters show
+// no attempt and no dial failure): the SYN goes unanswered somewhere
+// between the client's netstack and the host's (tsnet, WireGuard, the
+// lab's DERP/UDP on loopback), and the connect never completes (it was
+// seen to hang until the node closed). The hosts' own dials to other
+// pools' machines over the tailnet stall the same way (a 5s connect
+// timeout, then a retry elsewhere). The tests count these apart from
+// failures of the data path.
+var errConnectStall = errors.New("connect to the VIP service got no answer")
+
+// dialVIP dials from the client node, giving up after connectTimeout. The
+// tsnet dial itself does not always return when its context ends (a stalled
+// connect was seen to last until the node closed), so it is abandoned.
+func dialVIP(ctx context.Context, network, addr string) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	done := make(chan result, 1)
+	go func() {
+		c, err := client.Dial(ctx, network, addr)
+		done <- result{c, err}
+	}()
+	select {
+	case r := <-done:
+		return r.c, r.err
+	case <-ctx.Done():
+		go func() { // close it if it ever connects
+			if r := <-done; r.c != nil {
+				r.c.Close()
+			}
+		}()
+		return nil, fmt.Errorf("%w within %s: %s", errConnectStall, connectTimeout, addr)
+	}
+}
+
+// errBody is returned for a response that is not a backend's answer.
+var errBody = errors.New("unexpected response")
+
+// ask sends one GET to url and returns the backend name that answered.
+func ask(ctx context.Context, c *http.Client, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var name string
+	if _, err := fmt.Fscanln(res.Body, &name); err != nil || res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%w: %s, %v", errBody, res.Status, err)
+	}
+	return name, nil
+}

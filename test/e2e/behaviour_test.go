@@ -319,8 +319,10 @@ func TestSteadyStateAndDelete(t *testing.T) {
 	})
 }
 
-// TestBackendKilledUnderLoad: 20 concurrent clients, a new connection
+// TestBackendKilledUnderLoad: 10 concurrent clients, a new connection
 // per request, for 8 seconds; one of the two backends is killed after 2s.
+// (Ten, not more: the lab's connect stalls grow with the connection rate,
+// and this test is about the kill, not about load.)
 // No request may fail (connect stalls of the lab aside, see checkLoad):
 // dials that fail are retried, and the dead backend is ejected.
 func TestBackendKilledUnderLoad(t *testing.T) {
@@ -339,7 +341,7 @@ func TestBackendKilledUnderLoad(t *testing.T) {
 	var once sync.Once
 	began := time.Now()
 	var killedAt time.Time
-	l := sendUntil(ctx, s.url(), 20, func(int) bool {
+	l := sendUntil(ctx, s.url(), 10, func(int) bool {
 		if time.Since(began) > 2*time.Second {
 			once.Do(func() { b.Stop(); killedAt = time.Now() })
 		}

@@ -369,45 +369,5 @@ func tlsVIPClient(timeout time.Duration) *http.Client {
 // sendWith is send with a client of the caller's: n requests from
 // `workers` concurrent clients, with sendUntil's accounting.
 func sendWith(ctx context.Context, c *http.Client, url string, n, workers int) load {
-	var (
-		mu   sync.Mutex
-		next int
-		l    = load{counts: map[string]int{}, began: time.Now()}
-		wg   sync.WaitGroup
-	)
-	for range workers {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				began := time.Now()
-				name, err := ask(ctx, c, url)
-				took := time.Since(began)
-				mu.Lock()
-				if took > time.Second && !errors.Is(err, errConnectStall) {
-					outcome := name
-					if err != nil {
-						outcome = "error"
-					}
-					l.slow = append(l.slow, fmt.Sprintf("%s+%s:%s", began.Format("15:04:05.000"), took.Round(time.Millisecond), outcome))
-				}
-				switch {
-				case errors.Is(err, errConnectStall):
-					l.stalls++
-				case err != nil:
-					l.errors = append(l.errors, fmt.Errorf("%s: %w", began.Format("15:04:05.000"), err))
-				default:
-					l.counts[name]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return l
+	return sendUntilWith(ctx, c, url, workers, func(i int) bool { return i < n })
 }

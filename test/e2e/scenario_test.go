@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -263,7 +264,11 @@ func send(ctx context.Context, url string, n, workers int) load {
 // sendUntil makes requests from `workers` concurrent clients, each on a
 // new connection, while more(i) accepts the index of the next one.
 func sendUntil(ctx context.Context, url string, workers int, more func(i int) bool) load {
-	c := vipClient(10 * time.Second)
+	return sendUntilWith(ctx, vipClient(10*time.Second), url, workers, more)
+}
+
+// sendUntilWith is sendUntil with the caller's client (HTTPS, say).
+func sendUntilWith(ctx context.Context, c *http.Client, url string, workers int, more func(i int) bool) load {
 	var (
 		mu   sync.Mutex
 		next int

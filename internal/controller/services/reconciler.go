@@ -82,14 +82,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	svc := planner.Service{Object: ts, Pools: pools}
 	o := planner.Observed{Service: svc, Previous: ts.Status, Now: metav1.NewTime(r.now()), ProvisionProblem: provisionProblem}
-	if err := r.ensureVIPService(ctx, &svc, eps, &o); err != nil {
-		return reconcile.Result{}, err
+	// An API failure is shown in status, then retried with backoff.
+	apiErr := r.ensureVIPService(ctx, &svc, eps, &o)
+	if apiErr != nil {
+		o.VIPProblem = &planner.Problem{Reason: "APIError", Message: fmt.Sprintf("the Tailscale API failed; retrying: %v", apiErr)}
 	}
 	if o.Reports, err = observe.Reports(ctx, r.Client, pools); err != nil {
 		return reconcile.Result{}, err
 	}
 	if err := r.writeStatus(ctx, ts, o); err != nil {
 		return reconcile.Result{}, err
+	}
+	if apiErr != nil {
+		return reconcile.Result{}, apiErr
 	}
 	return reconcile.Result{RequeueAfter: r.resync()}, nil
 }

@@ -342,3 +342,23 @@ func report(t *testing.T, f *fixture, machine string, backends ...pool.BackendRe
 	f.create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: pool.StateSecretName(machine), Namespace: ns},
 		Data: map[string][]byte{pool.StatusKey: js}})
 }
+
+// A failing Tailscale API is shown in status (never a silent retry loop),
+// and the service converges once the API answers again.
+func TestAPIFailureIsShownAndRecovered(t *testing.T) {
+	f := start(t)
+	f.pool(t, "web-east", "east", "127.0.0.1:18081", 1)
+	if err := f.emu.SetFault("/api/v2/tailnet/*/vip-services/*", apiemulator.Fault{Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	f.service(t, "flaky", "svc:flaky")
+	eventually(t, "VIPServiceReady False with APIError", func(ctx context.Context) (bool, string) {
+		c := condition(f.get(ctx, "flaky"), "VIPServiceReady")
+		return c == "False/APIError", c
+	})
+	f.emu.ClearFaults()
+	eventually(t, "registered once the API answers", func(ctx context.Context) (bool, string) {
+		c := condition(f.get(ctx, "flaky"), "VIPServiceReady")
+		return c == "True/Registered", c
+	})
+}

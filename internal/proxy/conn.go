@@ -35,7 +35,7 @@ func (e *Engine) accept(l *listener) {
 			c.Close()
 			continue
 		}
-		go e.serve(tc, l)
+		workers.run(func() { e.serve(tc, l) })
 	}
 }
 

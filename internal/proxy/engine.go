@@ -34,7 +34,7 @@ type ListenFunc func(ctx context.Context, l proxyconfig.Listener) (net.Listener,
 
 // Options are fixed for an Engine's lifetime.
 type Options struct {
-	Dial   DialFunc   // nil: a plain net.Dialer
+	Dial   DialFunc   // nil: TCP on the host network (dialBackendTCP)
 	Listen ListenFunc // nil: TCP on the listener's address
 	// Registry, if set, receives the engine's Prometheus collector.
 	Registry prometheus.Registerer
@@ -73,7 +73,7 @@ type listener struct {
 // New returns an Engine with no configuration; call Apply.
 func New(opts Options) (*Engine, error) {
 	if opts.Dial == nil {
-		opts.Dial = (&net.Dialer{}).DialContext
+		opts.Dial = dialBackendTCP
 	}
 	if opts.Listen == nil {
 		opts.Listen = listenTCP

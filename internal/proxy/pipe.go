@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // pipe copies bytes both ways between a client and a backend until both
@@ -38,10 +39,10 @@ func pipe(client, backend net.Conn, idle time.Duration, h *handoff) (up, down in
 	p.lastActive[0].Store(now)
 	p.lastActive[1].Store(now)
 	done := make(chan struct{})
-	go func() {
+	workers.run(func() {
 		defer close(done)
 		up = p.copy(0)
-	}()
+	})
 	down = p.copy(1)
 	<-done
 	client.Close()
@@ -213,13 +214,22 @@ var noSpliceBulk atomic.Bool
 // connection holds no buffer. When a read fills the buffer, the stream is a
 // bulk transfer and the rest of it is spliced, which avoids copying through
 // user space.
+//
+// The reads and writes are raw system calls (see rawSyscall): both sockets
+// are non-blocking, so neither call can block.
 func copyTCP(dst, src *net.TCPConn) (int64, error) {
 	rc, err := src.SyscallConn()
 	if err != nil {
 		return 0, err
 	}
+	wc, err := dst.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
 	r := rawReader{}
 	read := r.read // one closure per call, not per message
+	w := rawWriter{}
+	write := w.write
 	var total int64
 	for {
 		r.n, r.err = 0, nil
@@ -236,9 +246,14 @@ func copyTCP(dst, src *net.TCPConn) (int64, error) {
 			return total, os.NewSyscallError("read", r.err)
 		}
 		full := r.n == len(*r.buf)
-		n, err := dst.Write((*r.buf)[:r.n])
-		total += int64(n)
+		w.p, w.n, w.err = (*r.buf)[:r.n], 0, nil
+		err := wc.Write(write)
+		total += int64(w.n)
+		w.p = nil
 		r.release()
+		if err == nil && w.err != nil {
+			err = os.NewSyscallError("write", w.err)
+		}
 		if err != nil {
 			return total, err
 		}
@@ -247,6 +262,21 @@ func copyTCP(dst, src *net.TCPConn) (int64, error) {
 			return total + n, err
 		}
 	}
+}
+
+// rawSyscall makes a system call without telling the Go scheduler, as
+// syscall.Syscall does. On a non-blocking socket read(2) and write(2) return
+// at once, but on loopback a write also runs the receiver's TCP processing
+// and can take tens of microseconds. A P in a (announced) system call that
+// long is handed to another thread by sysmon, which then wakes every 20 µs:
+// measured under wrk, that scheduler churn cost more CPU than the copying.
+// Only for calls that cannot block.
+func rawSyscall(trap, fd uintptr, p []byte) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	n, _, errno := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(n), errno
 }
 
 // rawReader is the read(2) callback of copyTCP.
@@ -262,9 +292,9 @@ func (r *rawReader) read(fd uintptr) bool {
 		r.buf = copyBuffers.Get().(*[]byte)
 	}
 	for {
-		n, err := syscall.Read(int(fd), *r.buf)
-		switch err {
-		case nil:
+		n, errno := rawSyscall(syscall.SYS_READ, fd, *r.buf)
+		switch errno {
+		case 0:
 			r.n = n
 			return true
 		case syscall.EINTR:
@@ -273,7 +303,7 @@ func (r *rawReader) read(fd uintptr) bool {
 			r.release() // do not hold a buffer while waiting
 			return false
 		default:
-			r.err = err
+			r.err = errno
 			return true
 		}
 	}
@@ -286,9 +316,42 @@ func (r *rawReader) release() {
 	}
 }
 
+// rawWriter is the write(2) callback of copyTCP: it writes all of p,
+// waiting for the socket to be writable when its buffer is full.
+type rawWriter struct {
+	p   []byte
+	n   int
+	err error
+}
+
+func (w *rawWriter) write(fd uintptr) bool {
+	for w.n < len(w.p) {
+		n, errno := rawSyscall(syscall.SYS_WRITE, fd, w.p[w.n:])
+		switch errno {
+		case 0:
+			w.n += n
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			w.err = errno
+			return true
+		}
+	}
+	return true
+}
+
 // closeWrite half-closes conns that support it and fully closes others,
 // which is the only way to signal end of input to them.
 func closeWrite(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			// shutdown(2) sends the FIN, which on loopback the peer
+			// processes inside this call; raw for the reason in rawSyscall.
+			rc.Control(func(fd uintptr) { syscall.RawSyscall(syscall.SYS_SHUTDOWN, fd, syscall.SHUT_WR, 0) })
+			return
+		}
+	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 		return

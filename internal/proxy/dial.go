@@ -14,8 +14,9 @@ import (
 // Envoy (without upstream tcp_keepalive) do not set it either. Client
 // connections keep it (tcpListenConfig).
 //
-// Not Dialer.DialTCP, which would skip the resolver for IP literals: it
-// binds the socket to its zero local address, one more system call.
+// rawConnect (Linux) makes the connect(2) that carries the handshake a raw
+// system call. Not Dialer.DialTCP, which would skip the resolver for IP
+// literals: it binds the socket to its zero local address, one more call.
 var backendDialer = net.Dialer{KeepAlive: -1, ControlContext: rawConnect}
 
 // dialBackendTCP is the default DialFunc.

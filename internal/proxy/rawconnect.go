@@ -1,3 +1,5 @@
+//go:build linux
+
 package proxy
 
 import (
@@ -7,36 +9,34 @@ import (
 	"unsafe"
 )
 
-// rawConnect starts the connection to address with a raw connect(2) before
-// Go's own: see backendDialer.
+// rawConnect is backendDialer's ControlContext: it starts the connection
+// with a raw connect(2) before Go's own connect.
+//
+// Why: on loopback (and other local backends) connect(2) runs the whole
+// handshake inline, the backend's SYN-ACK included, and takes tens of
+// microseconds. Made through syscall.Syscall, as Go's is, that long a call
+// lets sysmon hand the P to another thread (see rawSyscall). Here the
+// socket is non-blocking, so the raw call cannot block; Go's connect that
+// follows finds the connection established (EISCONN) or in progress
+// (EALREADY) and goes on as it always does: waiting for writability and
+// reading SO_ERROR. Errors are left for Go's connect to find and report.
 func rawConnect(_ context.Context, _, address string, c syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return nil // let Go dial it
+	if err != nil || ap.Addr().Zone() != "" {
+		return nil // not a plain IP literal: Go connects alone
 	}
-	var serr error
-	err = c.Control(func(fd uintptr) {
-		var errno syscall.Errno
-		port := ap.Port()
-		if ap.Addr().Is4() {
-			sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ap.Addr().As4()}
-			p := (*[2]byte)(unsafe.Pointer(&sa.Port))
-			p[0], p[1] = byte(port>>8), byte(port)
-			_, _, errno = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
-		} else {
-			sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: ap.Addr().As16()}
-			p := (*[2]byte)(unsafe.Pointer(&sa.Port))
-			p[0], p[1] = byte(port>>8), byte(port)
-			_, _, errno = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
-		}
-		switch errno {
-		case 0, syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
-		default:
-			serr = errno
-		}
-	})
-	if err != nil {
-		return err
+	return c.Control(func(fd uintptr) { connectRaw(fd, ap) })
+}
+
+func connectRaw(fd uintptr, ap netip.AddrPort) {
+	port := [2]byte{byte(ap.Port() >> 8), byte(ap.Port())} // network byte order
+	if ap.Addr().Is4() {
+		sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ap.Addr().As4()}
+		*(*[2]byte)(unsafe.Pointer(&sa.Port)) = port
+		syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+		return
 	}
-	return serr
+	sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: ap.Addr().As16()}
+	*(*[2]byte)(unsafe.Pointer(&sa.Port)) = port
+	syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 }

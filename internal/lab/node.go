@@ -10,6 +10,8 @@ import (
 	"tailscale.com/ipn"
 	"tailscale.com/ipn/store/mem"
 	"tailscale.com/tsnet"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsnetstack"
 )
 
 // NodeOptions describes a node to join to the lab.
@@ -63,6 +65,12 @@ func (l *Lab) NewNode(ctx context.Context, o NodeOptions) (*tsnet.Server, error)
 	if err := l.track(s); err != nil {
 		s.Close()
 		return nil, err
+	}
+	// Lab nodes stand for tailnet devices, whose Linux TCP would accept a
+	// new SYN on the ports of a connection in TIME-WAIT; netstack drops it.
+	if err := tsnetstack.ShortenTimeWait(s); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("lab node %s: %w", o.Hostname, err)
 	}
 	if err := bringUp(ctx, s); err != nil {
 		s.Close()

@@ -133,19 +133,17 @@ func vipClient(timeout time.Duration) *http.Client {
 const connectTimeout = 3 * time.Second
 
 // errConnectStall: the client's TCP connect to the VIP address got no
-// answer at all. The proxy never saw such a connection (its counters show
-// no attempt and no dial failure): the SYN goes unanswered somewhere
-// between the client's netstack and the host's (tsnet, WireGuard, the
-// lab's DERP/UDP on loopback), and the connect never completes (it was
-// seen to hang until the node closed). The hosts' own dials to other
-// pools' machines over the tailnet stall the same way (a 5s connect
-// timeout, then a retry elsewhere). The tests count these apart from
-// failures of the data path.
+// answer at all; the proxy never saw the connection. Until the tailnet
+// nodes' TIME-WAIT was shortened (internal/tsnetstack), 0.3-2% of connects
+// did this: a SYN on the ports of a connection the server side had closed
+// first was dropped by netstack until TIME-WAIT ended. The tests count
+// stalls apart from failures of the data path, and fail on any
+// (checkLoad).
 var errConnectStall = errors.New("connect to the VIP service got no answer")
 
-// dialVIP dials from the client node, giving up after connectTimeout. The
-// tsnet dial itself does not always return when its context ends (a stalled
-// connect was seen to last until the node closed), so it is abandoned.
+// dialVIP dials from the client node, giving up after connectTimeout. A
+// dial that outlives its context (one was seen to, before the TIME-WAIT
+// fix) is abandoned rather than waited for, and closed if it connects.
 func dialVIP(ctx context.Context, network, addr string) (net.Conn, error) {
 	type result struct {
 		c   net.Conn

@@ -319,10 +319,10 @@ func TestSteadyStateAndDelete(t *testing.T) {
 
 // TestBackendKilledUnderLoad: 10 concurrent clients, a new connection
 // per request, for 8 seconds; one of the two backends is killed after 2s.
-// (Ten, not more: the lab's connect stalls grow with the connection rate,
-// and this test is about the kill, not about load.)
-// No request may fail (connect stalls of the lab aside, see checkLoad):
-// dials that fail are retried, and the dead backend is ejected.
+// (The test is about the kill, not about load: 50 clients under load are
+// the standalone proxy's test, internal/proxy.)
+// No request may fail: dials that fail are retried, and the dead backend
+// is ejected.
 func TestBackendKilledUnderLoad(t *testing.T) {
 	s := newScenario(t, "e2e-kill")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)

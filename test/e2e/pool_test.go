@@ -56,8 +56,8 @@ const (
 //     machine's report within 2 × 5s × 1.1 + 4s slack (the report is
 //     written every second; the test polls the API) = 15s; then 40
 //     requests are all answered by a.
-//   - No request of the test may fail; lab connect stalls are tolerated as
-//     in checkLoad, counted over all of the test's requests.
+//   - No request of the test may fail, and no connect may stall
+//     (checkLoad, over all of the test's requests).
 //   - Deleting the pool: within 60s the pool is gone and the emulator lists
 //     no device of its pods and shows every auth key minted for them
 //     revoked. envtest has no garbage collector, and the operator leaves
@@ -361,9 +361,9 @@ func machineURL(ips []string) string { return "http://" + ipv4Of(ips) + ":80/" }
 // checkMachineServes waits until the machine answers at its tailnet IP
 // (the client's netmap may not have the new peer yet), then sends 10
 // requests to its tailnet IP and 10 to its MagicDNS name: each set must
-// be answered by every one of want. Failed requests and lab connect stalls
+// be answered by every one of want. Failed requests and connect stalls
 // are left to the caller, to count over all the test's requests
-// (checkLoad), since one stall in 10 would be over maxStallShare.
+// (checkLoad).
 func (s *scenario) checkMachineServes(ctx context.Context, m gatewayv1alpha1.Machine, want ...string) (out []load) {
 	s.t.Helper()
 	c := vipClient(3 * time.Second)

@@ -10,6 +10,7 @@ import (
 	"tailscale.com/tsnet"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsnetstack"
 )
 
 // nodeOptions are what the tailnet node is made of.
@@ -40,6 +41,10 @@ func startNode(ctx context.Context, o nodeOptions) (*tsnet.Server, error) {
 	// A tsnet.Server that failed to start must not be closed (it panics).
 	if err := s.Start(); err != nil {
 		return nil, fmt.Errorf("start tailnet node: %w", err)
+	}
+	if err := tsnetstack.ShortenTimeWait(s); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("tailnet node: %w", err)
 	}
 	if _, err := s.Up(ctx); err != nil {
 		s.Close()

@@ -54,6 +54,7 @@ func (r *Reconciler) release(ctx context.Context, ts *gatewayv1alpha1.TailscaleS
 		}
 		return err
 	}
+	defer r.snapshot(tn).Invalidate() // what releasing writes
 	actual, err := api.GetVIPService(ctx, name)
 	if tsapi.IsNotFound(err) {
 		return nil

@@ -8,6 +8,7 @@ package services
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,7 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
 
 // Finalizer keeps a TailscaleServices until its VIP service is released.
@@ -44,6 +46,9 @@ type Reconciler struct {
 	Resync time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	snapshotsMu sync.Mutex
+	snapshots   map[string]*tsapi.Snapshot // by tailnet name
 }
 
 // +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleservices,verbs=get;list;watch;update;patch
@@ -142,6 +147,23 @@ func (r *Reconciler) resync() time.Duration {
 		return r.Resync
 	}
 	return DefaultResync
+}
+
+// snapshot is the tailnet's shared view of its VIP services and policy,
+// at most one resync old: at steady state, checking every TailscaleServices
+// of a tailnet costs one list (and one policy read) per resync.
+func (r *Reconciler) snapshot(tailnet string) *tsapi.Snapshot {
+	r.snapshotsMu.Lock()
+	defer r.snapshotsMu.Unlock()
+	if r.snapshots == nil {
+		r.snapshots = map[string]*tsapi.Snapshot{}
+	}
+	s := r.snapshots[tailnet]
+	if s == nil {
+		s = &tsapi.Snapshot{TTL: r.resync(), Now: r.now}
+		r.snapshots[tailnet] = s
+	}
+	return s
 }
 
 func (r *Reconciler) now() time.Time {

@@ -226,19 +226,27 @@ func TestWeightedServiceOverTwoPools(t *testing.T) {
 		t.Fatalf("web-east balances %+v; want svc:web:80 weighted over its two machines (its backend, directly) and web-west's two machines", svc)
 	}
 
+	// Steady state: every resync checks the VIP service, from the tailnet's
+	// shared snapshot (one list per resync whatever the number of services),
+	// and writes nothing.
 	t.Run("steady state makes no writes", func(t *testing.T) {
 		f.emu.ResetRequests()
 		eventually(t, "several resyncs", func(context.Context) (bool, string) {
 			n := 0
 			for _, r := range f.emu.Requests() {
-				if r.Method == "GET" && strings.Contains(r.Path, "vip-services/svc:web") {
+				if r.Method == "GET" && strings.HasSuffix(r.Path, "/vip-services") {
 					n++
 				}
 			}
-			return n >= 5, fmt.Sprintf("%d reads", n)
+			return n >= 5, fmt.Sprintf("%d lists", n)
 		})
 		if w := f.emu.WriteRequests(); len(w) > 0 {
 			t.Errorf("writes at steady state: %+v", w)
+		}
+		for _, r := range f.emu.Requests() {
+			if r.Method == "GET" && strings.Contains(r.Path, "/vip-services/") {
+				t.Errorf("a single VIP service read at steady state (%s): want the shared list", r.Path)
+			}
 		}
 	})
 

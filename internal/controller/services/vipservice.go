@@ -38,6 +38,22 @@ func (r *Reconciler) ensureVIPService(ctx context.Context, svc *planner.Service,
 		return err
 	}
 	o.Domain = info.Domain
+	// First from the tailnet's shared snapshot; anything that would write
+	// starts over on fresh reads (see tsapi.Snapshot).
+	snap := r.snapshot(tn)
+	before, beforeSvc := *o, *svc
+	err = r.ensureOn(ctx, snap.ReadOnly(api), svc, o)
+	if !errors.Is(err, tsapi.ErrNeedsFreshRead) {
+		return err
+	}
+	*o, *svc = before, beforeSvc
+	defer snap.Invalidate() // what this pass writes
+	return r.ensureOn(ctx, api, svc, o)
+}
+
+// ensureOn is ensureVIPService's work once the tailnet's API is known.
+func (r *Reconciler) ensureOn(ctx context.Context, api tsapi.Client, svc *planner.Service, o *planner.Observed) error {
+	ts := svc.Object
 	name, matched, problem, err := chooseName(ctx, api, ts)
 	if err != nil {
 		return err
@@ -55,7 +71,9 @@ func (r *Reconciler) ensureVIPService(ctx context.Context, svc *planner.Service,
 		return err
 	}
 	if o.VIPProblem == nil && ts.Spec.VIPService != nil && ts.Spec.VIPService.AutoApprove {
-		if err := ensureApproval(ctx, api, name, hostTags(svc.Pools)); err != nil {
+		if err := ensureApproval(ctx, api, name, hostTags(svc.Pools)); errors.Is(err, tsapi.ErrNeedsFreshRead) {
+			return err
+		} else if err != nil {
 			o.VIPProblem = &planner.Problem{Reason: "ApprovalPending", Message: fmt.Sprintf(
 				"could not let the pools' tags host the service in the tailnet policy (autoApprovers.services); hosts await approval: %v", err)}
 		}

@@ -44,6 +44,15 @@ type Options struct {
 	PodOutput io.Writer
 	// Logf receives the lab's and the pod runner's messages; discarded if nil.
 	Logf func(format string, args ...any)
+	// Join, if set, makes this environment another cluster on Join's
+	// tailnet: it uses Join's lab, Tailscale API emulator and OAuth client
+	// instead of starting its own (ControlAddr, SOCKS5Addr and APIAddr are
+	// then unused), and stops none of them.
+	Join *Env
+	// OperatorID names this environment's operator in VIP service
+	// registries; default "dev-operator". Clusters sharing a tailnet need
+	// different ones.
+	OperatorID string
 }
 
 // Env is a running dev environment.
@@ -81,7 +90,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		{"starting the lab tailnet", func() error { return e.startLab(ctx, opts) }},
 		{"starting the Tailscale API emulator", func() error { return e.startEmulator(opts) }},
 		{"creating the lab TailscaleTailnet", func() error { return e.createTailnet(ctx) }},
-		{"starting the operator", func() error { return e.startOperator(ctx) }},
+		{"starting the operator", func() error { return e.startOperator(ctx, opts.OperatorID, opts.Join != nil) }},
 		{"starting the proxies", func() error { return e.startProxies(ctx, opts) }},
 		{"starting the backends", func() error { return e.startBackends(opts.Backends) }},
 		{"applying the samples", func() error { return e.applySamples(ctx, opts.SamplesDir) }},

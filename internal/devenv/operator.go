@@ -15,15 +15,19 @@ import (
 
 // startOperator runs the operator in this process, as it would run in a
 // cluster but without leader election, metrics or probes.
-func (e *Env) startOperator(ctx context.Context) error {
+func (e *Env) startOperator(ctx context.Context, id string, shared bool) error {
+	if id == "" {
+		id = "dev-operator"
+	}
 	mgr, err := operator.New(ctx, e.Config, operator.Options{
 		Scheme:         scheme.New(),
 		Namespace:      OperatorNamespace,
 		DefaultTailnet: TailnetName,
 		ProxyImage:     "tsgw-proxy:dev",
-		OperatorID:     "dev-operator",
+		OperatorID:     id,
 		MetricsAddr:    "0",
 		ProbeAddr:      "0",
+		SharedProcess:  shared,
 	})
 	if err != nil {
 		return err

@@ -40,6 +40,11 @@ func randomHex(n int) string {
 }
 
 func (e *Env) startLab(ctx context.Context, opts Options) error {
+	if opts.Join != nil {
+		e.Lab = opts.Join.Lab
+		e.ready["control"], e.ready["socks5"], e.ready["tailnet-domain"] = e.Lab.ControlURL(), e.Lab.SOCKS5Addr(), e.Lab.Domain()
+		return nil
+	}
 	controlAddr, err := preferredAddr(opts.ControlAddr)
 	if err != nil {
 		return err
@@ -62,6 +67,11 @@ func (e *Env) startLab(ctx context.Context, opts Options) error {
 // that the VIP services it stores really route and its auth keys admit
 // nodes.
 func (e *Env) startEmulator(opts Options) error {
+	if j := opts.Join; j != nil {
+		e.oauth, e.Emulator, e.APIURL = j.oauth, j.Emulator, j.APIURL
+		e.ready["tailscale-api"] = e.APIURL
+		return nil
+	}
 	e.oauth = newOAuthClient()
 	e.Emulator = apiemulator.New(apiemulator.Options{
 		ClientID: e.oauth.id, ClientSecret: e.oauth.secret, TailnetDomain: e.Lab.Domain(), Tailnet: e.Lab,

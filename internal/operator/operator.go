@@ -10,8 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -44,6 +46,10 @@ type Options struct {
 	// MetricsAddr and ProbeAddr are where metrics and probes are served
 	// ("0" disables).
 	MetricsAddr, ProbeAddr string
+	// SharedProcess allows more than one operator in this process (the dev
+	// environment's extra clusters): controller names, which label
+	// metrics, are then not checked for uniqueness.
+	SharedProcess bool
 }
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
@@ -58,6 +64,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "tailscale-gateway-operator",
 		LeaderElectionNamespace: opts.Namespace,
+		Controller:              config.Controller{SkipNameValidation: ptr.To(opts.SharedProcess)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)

@@ -8,23 +8,22 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tailscale-gateway/tailscale-gateway/internal/drainlisten"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 // backend is a real HTTP server that answers with its name.
 type backend struct {
 	name string
-	ln   *drainingListener
+	ln   *drainlisten.Listener
 	srv  *http.Server
 }
 
@@ -34,7 +33,7 @@ func startBackend(t *testing.T, name string) *backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl := &drainingListener{TCPListener: ln.(*net.TCPListener), drained: make(chan net.Conn, 1024)}
+	dl := drainlisten.Wrap(ln.(*net.TCPListener))
 	b := &backend{name: name, ln: dl, srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/health" && strings.HasPrefix(name, "sick") {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -52,64 +51,7 @@ func (b *backend) addr() string { return b.ln.Addr().String() }
 // kill stops the backend: from now on dials are refused; connections already
 // accepted are served. (http.Server.Shutdown would not do: it drops accepted
 // connections whose request it had not read yet.)
-func (b *backend) kill() { b.ln.drainAndClose() }
-
-// drainingListener closes like a server that drains its accept queue first.
-// Closing a listening socket makes the kernel reset connections that
-// completed the handshake but were not accepted yet; those look established
-// to the proxy, so no dial retry can save them, and which ones are hit is a
-// matter of scheduling. Draining first keeps this test about what it checks:
-// refused dials are retried and the dead backend is ejected.
-type drainingListener struct {
-	*net.TCPListener
-	drained chan net.Conn
-	once    sync.Once
-}
-
-func (l *drainingListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.drained:
-		return c, nil
-	default:
-	}
-	c, err := l.TCPListener.Accept()
-	if err != nil {
-		select { // connections drained by Close are still served
-		case c := <-l.drained:
-			return c, nil
-		default:
-		}
-	}
-	return c, err
-}
-
-func (l *drainingListener) drainAndClose() {
-	l.once.Do(func() {
-		raw, err := l.TCPListener.SyscallConn()
-		if err != nil {
-			l.TCPListener.Close()
-			return
-		}
-		raw.Control(func(fd uintptr) {
-			for {
-				nfd, _, err := syscall.Accept4(int(fd), syscall.SOCK_CLOEXEC)
-				if err != nil {
-					break
-				}
-				f := os.NewFile(uintptr(nfd), "drained")
-				if c, err := net.FileConn(f); err == nil {
-					l.drained <- c
-				}
-				f.Close()
-			}
-			// Stop listening in the same breath: shutdown(2) on a listening
-			// socket refuses new handshakes at once, whereas Close waits for
-			// the blocked Accept to let go of the descriptor.
-			syscall.Shutdown(int(fd), syscall.SHUT_RDWR)
-		})
-		l.TCPListener.Close()
-	})
-}
+func (b *backend) kill() { b.ln.Kill() }
 
 func serviceConfig(strategy string, backends ...*backend) *proxyconfig.Config {
 	svc := proxyconfig.Service{Name: "web", Strategy: strategy}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/drainlisten"
 )
 
 // backend is a loopback HTTP server standing in for one pool's
@@ -16,14 +18,15 @@ import (
 // answers its name at once and then holds the response open until
 // Release (or until the client goes away), so a test can keep
 // connections busy. Stop kills it (listener and open connections, as a
-// crashed process would lose them) and Start brings it back on the same
-// address.
+// crashed process would lose them), Kill lets it die draining (see Kill),
+// and Start brings it back on the same address.
 type backend struct {
 	name string
 	addr string // host:port, fixed for the backend's life
 
 	mu      sync.Mutex
 	srv     *http.Server
+	ln      *drainlisten.Listener
 	release chan struct{} // closed by Release
 	held    int           // /hold requests being held
 }
@@ -43,10 +46,11 @@ func newBackend(t *testing.T, name string) *backend {
 
 func (b *backend) serve(ln net.Listener) {
 	srv := &http.Server{Handler: http.HandlerFunc(b.handle)}
+	dl := drainlisten.Wrap(ln.(*net.TCPListener))
 	b.mu.Lock()
-	b.srv = srv
+	b.srv, b.ln = srv, dl
 	b.mu.Unlock()
-	go srv.Serve(ln) // ErrServerClosed on Stop
+	go srv.Serve(dl) // ErrServerClosed on Stop
 }
 
 func (b *backend) handle(w http.ResponseWriter, r *http.Request) {
@@ -88,11 +92,32 @@ func (b *backend) Release() {
 	}
 }
 
+// Kill makes the backend die under load the way a server that drains its
+// accept queue does (see drainlisten): new connections are refused at
+// once, the requests it already took are answered, then it stops. A
+// request cut off in the middle is lost whatever the proxy does (the
+// proxy cannot know whether the backend acted on it), so it is not what a
+// test of "no request fails when a backend dies" is about.
+func (b *backend) Kill() {
+	b.mu.Lock()
+	srv, ln := b.srv, b.ln
+	b.srv, b.ln = nil, nil
+	b.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	ln.Kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx) // answers what was taken, drained connections included
+	srv.Close()
+}
+
 // Stop kills the backend: it stops listening and drops every connection.
 func (b *backend) Stop() {
 	b.mu.Lock()
 	srv := b.srv
-	b.srv = nil
+	b.srv, b.ln = nil, nil
 	b.mu.Unlock()
 	if srv != nil {
 		srv.Close()

@@ -321,8 +321,10 @@ func TestSteadyStateAndDelete(t *testing.T) {
 // per request, for 8 seconds; one of the two backends is killed after 2s.
 // (The test is about the kill, not about load: 50 clients under load are
 // the standalone proxy's test, internal/proxy.)
-// No request may fail: dials that fail are retried, and the dead backend
-// is ejected.
+// The backend dies draining (backend.Kill: what it accepted is answered,
+// new connections are refused). No request may fail: dials that fail are
+// retried, and the dead backend is ejected, whichever machine hosts the
+// VIP service (the killed backend is local to half of them).
 func TestBackendKilledUnderLoad(t *testing.T) {
 	s := newScenario(t, "e2e-kill")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -341,7 +343,7 @@ func TestBackendKilledUnderLoad(t *testing.T) {
 	var killedAt time.Time
 	l := sendUntil(ctx, s.url(), 10, func(int) bool {
 		if time.Since(began) > 2*time.Second {
-			once.Do(func() { b.Stop(); killedAt = time.Now() })
+			once.Do(func() { b.Kill(); killedAt = time.Now() })
 		}
 		return time.Since(began) < 8*time.Second
 	})

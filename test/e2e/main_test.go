@@ -49,6 +49,9 @@ var (
 	// failed is set when a test fails: the state directory (the proxies'
 	// logs) is then kept.
 	failed atomic.Bool
+	// proxyBinary and stateDir are what further clusters (startCluster)
+	// start with.
+	proxyBinary, stateDir string
 )
 
 func TestMain(m *testing.M) {
@@ -101,6 +104,7 @@ func start() (stop func() error, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	began = time.Now()
+	proxyBinary, stateDir = proxy, dir
 	e, err := devenv.Start(ctx, devenv.Options{
 		CRDDir:      kubetest.CRDDir(),
 		StateDir:    filepath.Join(dir, "state"),

@@ -33,8 +33,9 @@ const poolTag = "tag:e2e"
 // and service names start with the namespace's name, because the tailnet
 // (machine hostnames) and the emulator (VIP service names) are shared.
 type scenario struct {
-	t  *testing.T
-	ns string
+	t       *testing.T
+	ns      string
+	cluster *devenv.Env // where the test's objects live: env unless newScenarioIn
 }
 
 // newScenario makes a namespace for the test; when the test ends it
@@ -44,9 +45,15 @@ type scenario struct {
 func newScenario(t *testing.T, name string) *scenario {
 	t.Helper()
 	needEnv(t)
-	s := &scenario{t: t, ns: name}
+	return newScenarioIn(t, env, name)
+}
+
+// newScenarioIn is newScenario in another cluster of the tailnet.
+func newScenarioIn(t *testing.T, cluster *devenv.Env, name string) *scenario {
+	t.Helper()
+	s := &scenario{t: t, ns: name, cluster: cluster}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := env.Client.Create(t.Context(), ns); err != nil {
+	if err := cluster.Client.Create(t.Context(), ns); err != nil {
 		t.Fatalf("namespace %s: %v", name, err)
 	}
 	t.Cleanup(s.cleanup)
@@ -56,7 +63,7 @@ func newScenario(t *testing.T, name string) *scenario {
 func (s *scenario) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := env.Client
+	c := s.cluster.Client
 	in := ctrlclient.InNamespace(s.ns)
 	for _, obj := range []ctrlclient.Object{&gatewayv1alpha1.TailscaleServices{}, &gatewayv1alpha1.TailscaleEndpoints{}} {
 		if err := c.DeleteAllOf(ctx, obj, in); err != nil {
@@ -83,7 +90,7 @@ func (s *scenario) cleanup() {
 		s.t.Logf("cleanup: %v", err)
 	}
 	waitUntil(s.t, ctx, "the test's proxies to stop", func() error {
-		for pod := range env.Pods.Running() {
+		for pod := range s.cluster.Pods.Running() {
 			if strings.HasPrefix(pod, s.ns+"/") {
 				return fmt.Errorf("%s still runs", pod)
 			}
@@ -113,7 +120,7 @@ func (s *scenario) pool(suffix string, labels map[string]string, b *backend) str
 			Backend: &gatewayv1alpha1.EndpointsBackend{Addresses: []gatewayv1alpha1.HostPort{gatewayv1alpha1.HostPort(b.addr)}},
 		},
 	}
-	if err := env.Client.Create(s.t.Context(), ep); err != nil {
+	if err := s.cluster.Client.Create(s.t.Context(), ep); err != nil {
 		s.t.Fatalf("creating pool %s: %v", name, err)
 	}
 	return name
@@ -136,7 +143,7 @@ func (s *scenario) service(selector map[string]string, lb *gatewayv1alpha1.LoadB
 			LoadBalancing: lb,
 		},
 	}
-	if err := env.Client.Create(s.t.Context(), ts); err != nil {
+	if err := s.cluster.Client.Create(s.t.Context(), ts); err != nil {
 		s.t.Fatalf("creating TailscaleServices %s: %v", ts.Name, err)
 	}
 	return s.url()
@@ -157,7 +164,7 @@ func healthCheck() *gatewayv1alpha1.HealthCheckSpec {
 // status reads the TailscaleServices.
 func (s *scenario) status(ctx context.Context) (*gatewayv1alpha1.TailscaleServices, error) {
 	ts := &gatewayv1alpha1.TailscaleServices{}
-	err := env.Client.Get(ctx, ctrlclient.ObjectKey{Namespace: s.ns, Name: s.ns}, ts)
+	err := s.cluster.Client.Get(ctx, ctrlclient.ObjectKey{Namespace: s.ns, Name: s.ns}, ts)
 	return ts, err
 }
 
@@ -353,7 +360,7 @@ func configMapsMention(ctx context.Context, vip string) ([]string, error) {
 // reports reads what the test's machines report in their state Secrets.
 func (s *scenario) reports(ctx context.Context) (map[string]pool.MachineStatus, error) {
 	list := &corev1.SecretList{}
-	if err := env.Client.List(ctx, list, ctrlclient.InNamespace(s.ns)); err != nil {
+	if err := s.cluster.Client.List(ctx, list, ctrlclient.InNamespace(s.ns)); err != nil {
 		return nil, err
 	}
 	out := map[string]pool.MachineStatus{}

@@ -43,6 +43,9 @@ const (
 	AuthKeyKey = "authkey"
 	// AuthKeyIDKey is the key of the auth key's API ID (to revoke it).
 	AuthKeyIDKey = "authkey-id"
+	// AuthKeyExpiresKey is when the auth key stops admitting machines
+	// (RFC 3339), so that a key that expired unused is replaced.
+	AuthKeyExpiresKey = "authkey-expires"
 	// StatusKey is the key of the machine's report in its state Secret.
 	StatusKey = "tsgw-status"
 	// ConfigKey is the key of the proxy configuration in the ConfigMap.

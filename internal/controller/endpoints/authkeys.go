@@ -3,6 +3,7 @@ package endpoints
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,16 +17,50 @@ import (
 
 // ensureAuthKeys mints a key for each replica that has neither a key nor
 // a device. A key is minted once: after that its Secret exists, and once
-// the machine has joined, its state shows a device.
-func (r *Reconciler) ensureAuthKeys(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, replicas map[int]*replica) error {
+// the machine has joined, its state shows a device. A key that expired
+// before its machine joined (a pod that could not start for that long)
+// admits nobody: it is revoked and replaced, and the machine's next start
+// reads the new one. It returns when the next unused key expires (zero:
+// none), for the caller to come back then.
+func (r *Reconciler) ensureAuthKeys(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, replicas map[int]*replica) (time.Duration, error) {
+	var next time.Duration
 	for i, pod := range podNames(ep) {
-		if rep := replicas[i]; rep != nil && (rep.authKey != nil || rep.hasDevice()) {
+		rep := replicas[i]
+		if rep != nil && rep.hasDevice() {
 			continue
 		}
+		if rep != nil && rep.authKey != nil {
+			expires, ok := keyExpiry(rep.authKey)
+			left := expires.Sub(r.now())
+			if !ok || left > 0 {
+				if ok && (next == 0 || left < next) {
+					next = left
+				}
+				continue
+			}
+			if err := r.dropExpiredKey(ctx, ep, api, pod, rep.authKey); err != nil {
+				return 0, fmt.Errorf("expired auth key for %s: %w", pod, err)
+			}
+		}
 		if err := r.mintAuthKey(ctx, ep, api, pod); err != nil {
-			return fmt.Errorf("auth key for %s: %w", pod, err)
+			return 0, fmt.Errorf("auth key for %s: %w", pod, err)
 		}
 	}
+	return next, nil
+}
+
+// dropExpiredKey revokes an expired, unused key and deletes its Secret.
+func (r *Reconciler) dropExpiredKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, pod string, sec *corev1.Secret) error {
+	if id := string(sec.Data[pool.AuthKeyIDKey]); id != "" {
+		if err := api.DeleteAuthKey(ctx, id); err != nil {
+			return err
+		}
+	}
+	if err := r.Delete(ctx, sec, client.Preconditions{UID: &sec.UID}); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	r.warning(ep, EventAuthKeyExpired, "ReplaceAuthKey",
+		"the auth key of machine %s expired before the machine joined; minting a new one", pod)
 	return nil
 }
 
@@ -39,6 +74,7 @@ func (r *Reconciler) mintAuthKey(ctx context.Context, ep *gatewayv1alpha1.Tailsc
 	if err != nil {
 		return err
 	}
+	key.Expires = localExpiry(key, r.now())
 	if err := r.Create(ctx, AuthKeySecret(ep, pod, key)); err != nil {
 		// A key nobody holds must not stay valid.
 		if revokeErr := api.DeleteAuthKey(ctx, key.ID); revokeErr != nil {
@@ -75,4 +111,14 @@ func (r *Reconciler) liveSecret(ctx context.Context, namespace, name string) (*c
 		return nil, err
 	}
 	return sec, nil
+}
+
+// localExpiry is when key expires by this operator's clock: now plus the
+// key's lifetime as the API states it, so that a clock that disagrees with
+// the API's never judges a fresh key expired (and replaces it at once).
+func localExpiry(key tsapi.AuthKey, now time.Time) time.Time {
+	if key.Expires.IsZero() || key.Created.IsZero() {
+		return key.Expires
+	}
+	return now.Add(key.Expires.Sub(key.Created))
 }

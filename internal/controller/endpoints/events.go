@@ -13,6 +13,7 @@ const (
 	EventCreated        = "Created"
 	EventScaled         = "Scaled"
 	EventAuthKeyMinted  = "AuthKeyMinted"
+	EventAuthKeyExpired = "AuthKeyExpired"
 	EventReplicaRemoved = "ReplicaRemoved"
 	EventReleased       = "TailnetCleanedUp"
 	EventTailnetGone    = "TailnetGone"

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,7 +52,11 @@ type lab struct {
 	emu *apiemulator.Server
 	api tsapi.Client // the test's own view of the tailnet
 	log *writeLog
+	// ahead moves the controller's clock forward (auth key expiry).
+	ahead atomic.Int64
 }
+
+func (l *lab) now() time.Time { return time.Now().Add(time.Duration(l.ahead.Load())) }
 
 func startLab(t *testing.T) *lab {
 	t.Helper()
@@ -96,6 +101,7 @@ func (l *lab) startController(t *testing.T) {
 		Tailnets:   tailnet.NewClients(mgr.GetClient(), operatorNS, "lab"),
 		ProxyImage: "tsgw-proxy:test",
 		RetryDelay: 300 * time.Millisecond,
+		Now:        l.now,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
@@ -413,4 +419,37 @@ func (l *lab) eventWithReason(reason string) error {
 		seen = append(seen, e.Reason)
 	}
 	return fmt.Errorf("no %s event among %s", reason, strings.Join(seen, ", "))
+}
+
+// A key that expires before its machine joins admits nobody: it is revoked
+// and replaced, with a Warning, and the Secret the pod reads at its next
+// start holds the new key.
+func TestExpiredUnusedAuthKeyIsReplaced(t *testing.T) {
+	l := startLab(t)
+	l.create(t, webPool("web", "lab", 1))
+	eventually(t, "a key for web-0", func() error { return l.exists(&corev1.Secret{}, "web-0-authkey") })
+	first := l.authKeyID(t, "web-0")
+
+	l.ahead.Store(int64(91 * 24 * time.Hour)) // past the emulator's 90-day expiry
+	ep := l.pool(t, "web")
+	ep.Annotations = map[string]string{"test/poke": "1"} // a reconcile now
+	if err := l.c.Update(t.Context(), ep); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a new key replaces the expired one", func() error {
+		sec := &corev1.Secret{}
+		if err := l.exists(sec, "web-0-authkey"); err != nil {
+			return err
+		}
+		if id := string(sec.Data[pool.AuthKeyIDKey]); id == first {
+			return fmt.Errorf("still key %s", id)
+		}
+		if l.liveKeys(t)[first] {
+			return fmt.Errorf("expired key %s not revoked", first)
+		}
+		return nil
+	})
+	if n := l.keysMinted(); n != 2 {
+		t.Errorf("minted %d keys, want 2 (the first and its replacement)", n)
+	}
 }

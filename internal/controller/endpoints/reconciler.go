@@ -46,6 +46,8 @@ type Reconciler struct {
 	ProxyResources corev1.ResourceRequirements
 	// RetryDelay after a tailnet that cannot be used; zero means 30s.
 	RetryDelay time.Duration
+	// Now is the clock auth key expiry is judged by; nil means time.Now.
+	Now func() time.Time
 }
 
 // +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleendpoints,verbs=get;list;watch;update
@@ -95,9 +97,10 @@ func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndp
 	obs.tailnetErr = tnErr
 	var scaleErr error
 	var waiting bool
+	var keyExpires time.Duration
 	if tnErr == nil {
 		// Keys before the StatefulSet, so new pods find theirs at start.
-		obs.authKeyErr = r.ensureAuthKeys(ctx, ep, api, replicas)
+		keyExpires, obs.authKeyErr = r.ensureAuthKeys(ctx, ep, api, replicas)
 		waiting, scaleErr = r.removeExtraReplicas(ctx, ep, api, replicas)
 	}
 	obs.applyErr = r.ensureObjects(ctx, ep)
@@ -112,8 +115,17 @@ func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndp
 		return ctrl.Result{RequeueAfter: r.retryDelay()}, nil
 	case waiting:
 		return ctrl.Result{RequeueAfter: podGoneDelay}, nil
+	case keyExpires > 0:
+		return ctrl.Result{RequeueAfter: keyExpires}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 func (r *Reconciler) proxyOptions() ProxyOptions {

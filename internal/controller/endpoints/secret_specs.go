@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -13,7 +14,7 @@ import (
 // AuthKeySecret holds the auth key minted once for one machine, and the
 // key's ID so that it can be revoked when the machine goes away.
 func AuthKeySecret(ep *gatewayv1alpha1.TailscaleEndpoints, pod string, key tsapi.AuthKey) *corev1.Secret {
-	return &corev1.Secret{
+	sec := &corev1.Secret{
 		ObjectMeta: objectMeta(ep, pool.AuthKeySecretName(pod)),
 		Type:       corev1.SecretTypeOpaque,
 		Data: map[string][]byte{
@@ -21,6 +22,17 @@ func AuthKeySecret(ep *gatewayv1alpha1.TailscaleEndpoints, pod string, key tsapi
 			pool.AuthKeyIDKey: []byte(key.ID),
 		},
 	}
+	if !key.Expires.IsZero() {
+		sec.Data[pool.AuthKeyExpiresKey] = []byte(key.Expires.UTC().Format(time.RFC3339))
+	}
+	return sec
+}
+
+// keyExpiry reads when an auth key Secret's key expires; ok is false when
+// the Secret does not say (written before the expiry was recorded).
+func keyExpiry(sec *corev1.Secret) (expires time.Time, ok bool) {
+	t, err := time.Parse(time.RFC3339, string(sec.Data[pool.AuthKeyExpiresKey]))
+	return t, err == nil
 }
 
 // StateSecret is created empty; the machine fills it with its tailnet

@@ -149,8 +149,9 @@ func (b *Balancer) LastSwitch() (Switch, bool) {
 // snapshot. b.mu must be held.
 func (b *Balancer) rebuildLocked() {
 	tier := TierNone
+	var sw *Switch
 	if b.cfg.Strategy == Failover {
-		tier = b.advanceFailoverLocked()
+		tier, sw = b.advanceFailoverLocked()
 	}
 	members := make([]*Member, 0, len(b.cfg.Backends))
 	for i := range b.cfg.Backends {
@@ -163,9 +164,16 @@ func (b *Balancer) rebuildLocked() {
 		b.lc.reset(nil)
 	}
 	b.snap.Store(s)
+	// Announced once it is in effect, so that whoever hears of a switch
+	// finds ActiveTier (and picks) already on the new tier.
+	if sw != nil && b.onSwitch != nil {
+		b.onSwitch(*sw)
+	}
 }
 
-func (b *Balancer) advanceFailoverLocked() Tier {
+// advanceFailoverLocked steps the failover state machine; it returns the
+// active tier and the switch it made, if any.
+func (b *Balancer) advanceFailoverLocked() (Tier, *Switch) {
 	var healthy [numTiers]bool
 	for name, ok := range b.healthy {
 		if ok {
@@ -176,12 +184,9 @@ func (b *Balancer) advanceFailoverLocked() Tier {
 	b.failover = next
 	if sw != nil {
 		b.last = sw
-		if b.onSwitch != nil {
-			b.onSwitch(*sw)
-		}
 	}
 	b.scheduleLocked(wake)
-	return next.active
+	return next.active, sw
 }
 
 // scheduleLocked arranges a re-evaluation when a pending failback may become

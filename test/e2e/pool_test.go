@@ -16,6 +16,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -469,43 +470,12 @@ func (s *scenario) poolObjects(ctx context.Context, name string) []poolObject {
 		if err := env.Client.List(ctx, list, opts...); err != nil {
 			s.t.Fatalf("listing %ss: %v", kind, err)
 		}
-		var items []ctrlclient.Object
-		switch l := list.(type) {
-		case *appsv1.StatefulSetList:
-			for i := range l.Items {
-				items = append(items, &l.Items[i])
-			}
-		case *corev1.SecretList:
-			for i := range l.Items {
-				items = append(items, &l.Items[i])
-			}
-		case *corev1.ConfigMapList:
-			for i := range l.Items {
-				items = append(items, &l.Items[i])
-			}
-		case *corev1.ServiceAccountList:
-			for i := range l.Items {
-				items = append(items, &l.Items[i])
-			}
-		case *corev1.ServiceList:
-			for i := range l.Items {
-				items = append(items, &l.Items[i])
-			}
-		case *rbacv1.RoleList:
-			for i := range l.Items {
-				items = append(items, &l.Items[i])
-			}
-		case *rbacv1.RoleBindingList:
-			for i := range l.Items {
-				items = append(items, &l.Items[i])
-			}
-		case *policyv1.PodDisruptionBudgetList:
-			for i := range l.Items {
-				items = append(items, &l.Items[i])
-			}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			s.t.Fatalf("reading the %s list: %v", kind, err)
 		}
 		for _, o := range items {
-			out = append(out, poolObject{kind: kind, obj: o})
+			out = append(out, poolObject{kind: kind, obj: o.(ctrlclient.Object)})
 		}
 	}
 	return out

@@ -18,39 +18,14 @@ import (
 func TestLargeTransferIntegrity(t *testing.T) {
 	for _, splice := range []bool{true, false} {
 		noSpliceBulk.Store(!splice)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					io.Copy(c, c) // echo, then close after the client's half-close
-				}()
-			}
-		}()
-		_, addr := startEngine(t, echoConfig(ln.Addr().String()), nil)
+		// Echo, then close after the client's half-close.
+		echo, _ := tcpServer(t, func(c *net.TCPConn) { io.Copy(c, c) })
+		_, addr := startEngine(t, echoConfig(echo), nil)
 		c, _ := dialTCP(t, addr)
 		data := make([]byte, 3<<20+123)
 		rand.Read(data)
-		go func() {
-			// Small writes first (read/write path), then one large one.
-			for _, chunk := range [][]byte{data[:100], data[100:5000], data[5000:]} {
-				if _, err := c.Write(chunk); err != nil {
-					return
-				}
-			}
-			c.CloseWrite()
-		}()
-		c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		got, err := io.ReadAll(c)
-		if err != nil || !bytes.Equal(got, data) {
+		// Small writes first (read/write path), then one large one.
+		if got, err := echoInChunks(c, data, 100, 5000); err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("splice=%v: read %d bytes (%v), want the %d sent back intact", splice, len(got), err, len(data))
 		}
 	}
@@ -100,4 +75,22 @@ func TestHardStopCancelsDials(t *testing.T) {
 	if got := e.Stats()[0].Backends[0].Failed; got != 0 {
 		t.Fatalf("a dial cancelled by the hard stop counted as a backend failure (%d)", got)
 	}
+}
+
+// echoInChunks writes data to c in pieces cut at the given offsets,
+// half-closes, and returns everything read back until end of input (20 s
+// at most).
+func echoInChunks(c *net.TCPConn, data []byte, cuts ...int) ([]byte, error) {
+	go func() {
+		from := 0
+		for _, to := range append(cuts, len(data)) {
+			if _, err := c.Write(data[from:to]); err != nil {
+				return
+			}
+			from = to
+		}
+		c.CloseWrite()
+	}()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	return io.ReadAll(c)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -184,30 +185,7 @@ func TestBackendKilledUnderLoad(t *testing.T) {
 	a, b, c := startBackend(t, "a"), startBackend(t, "b"), startBackend(t, "c")
 	cfg := serviceConfig("round-robin", a, b, c)
 	e, addr := startEngine(t, cfg, nil)
-	const clients, perClient = 50, 20
-	var (
-		wg       sync.WaitGroup
-		done     atomic.Int64
-		failures atomic.Int64
-		firstErr atomic.Value
-	)
-	for range clients {
-		wg.Go(func() {
-			for range perClient {
-				if _, err := get(addr); err != nil {
-					failures.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				}
-				done.Add(1)
-			}
-		})
-	}
-	waitFor(t, "a third of the requests", func() bool { return done.Load() >= clients*perClient/3 })
-	b.kill()
-	wg.Wait()
-	if n := failures.Load(); n != 0 {
-		t.Fatalf("%d of %d requests failed; first: %v", n, clients*perClient, firstErr.Load())
-	}
+	loadWithKill(t, addr, 50, 20, b.kill, "a", "b", "c")
 	st := backendStats(e, "b")
 	if st.Failed == 0 || !st.Ejected || st.Healthy {
 		t.Fatalf("killed backend: %+v, want failed dials and ejection", st)
@@ -451,4 +429,46 @@ func TestApplyRollsBackWhenAListenerFails(t *testing.T) {
 	if got := e.Stats()[0].Backends[0].Address; got != cfg.Services[0].Backends[0].Address {
 		t.Fatalf("failed Apply changed backends to %s", got)
 	}
+}
+
+// loadWithKill has clients send perClient requests each, a new connection
+// per request, calls kill once a third of them are done, and fails the
+// test on any request that failed or was answered by none of backends. It
+// returns the answers by backend.
+func loadWithKill(t *testing.T, addr string, clients, perClient int, kill func(), backends ...string) map[string]int {
+	t.Helper()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		answers  = map[string]int{}
+		done     atomic.Int64
+		failures atomic.Int64
+		firstErr atomic.Value
+	)
+	for range clients {
+		wg.Go(func() {
+			for range perClient {
+				body, err := get(addr)
+				if err == nil && !slices.Contains(backends, body) {
+					err = fmt.Errorf("body %q, want one of %v", body, backends)
+				}
+				if err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				} else {
+					mu.Lock()
+					answers[body]++
+					mu.Unlock()
+				}
+				done.Add(1)
+			}
+		})
+	}
+	waitFor(t, "a third of the requests", func() bool { return done.Load() >= int64(clients*perClient/3) })
+	kill()
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d of %d requests failed; first: %v", n, clients*perClient, firstErr.Load())
+	}
+	return answers
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -245,17 +244,7 @@ func TestHopLargeUpload(t *testing.T) {
 	expectLine(t, r, fmt.Sprintf("got %d\n", len(data)))
 
 	c, _ = dialTCP(t, addr)
-	go func() {
-		for _, chunk := range [][]byte{data[:10], data[10:70000], data[70000:]} {
-			if _, err := c.Write(chunk); err != nil {
-				return
-			}
-		}
-		c.CloseWrite()
-	}()
-	c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	got, err := io.ReadAll(c)
-	if err != nil || !bytes.Equal(got, data) {
+	if got, err := echoInChunks(c, data, 10, 70000); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("echo hop: read %d bytes (%v), want the %d sent back intact", len(got), err, len(data))
 	}
 	waitFor(t, "connections to end", func() bool {
@@ -326,38 +315,8 @@ func TestRemoteProxyBackendKilledUnderLoad(t *testing.T) {
 	remoteBEngine, remoteB := startEngine(t, serviceConfig("round-robin", b), nil)
 	host, addr := startEngine(t, hopConfig(target{"pool-a", remoteA, true}, target{"pool-b", remoteB, true}), nil)
 
-	const clients, perClient = 20, 50
-	var (
-		wg       sync.WaitGroup
-		done     atomic.Int64
-		failures atomic.Int64
-		firstErr atomic.Value
-		fromB    atomic.Int64
-	)
-	for range clients {
-		wg.Go(func() {
-			for range perClient {
-				body, err := get(addr)
-				if err != nil {
-					failures.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				} else if !strings.HasPrefix(body, "a") && !strings.HasPrefix(body, "b") {
-					failures.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Errorf("body %q", body))
-				} else if body == "b" {
-					fromB.Add(1)
-				}
-				done.Add(1)
-			}
-		})
-	}
-	waitFor(t, "a third of the requests", func() bool { return done.Load() >= clients*perClient/3 })
-	b.kill()
-	wg.Wait()
-	if n := failures.Load(); n != 0 {
-		t.Fatalf("%d of %d requests failed; first: %v", n, clients*perClient, firstErr.Load())
-	}
-	if fromB.Load() == 0 {
+	answers := loadWithKill(t, addr, 20, 50, b.kill, "a", "b")
+	if answers["b"] == 0 {
 		t.Fatal("pool b served nothing before its backend died")
 	}
 	st := backendStats(host, "pool-b")

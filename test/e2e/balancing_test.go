@@ -50,10 +50,7 @@ func TestRoundRobin(t *testing.T) {
 	s := newScenario(t, "e2e-rr")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	a, b := newBackend(t, "a"), newBackend(t, "b")
-	s.pool("a", map[string]string{"app": "rr"}, a)
-	s.pool("b", map[string]string{"app": "rr"}, b)
-	s.service(map[string]string{"app": "rr"}, &gatewayv1alpha1.LoadBalancingSpec{
+	s.twoPools("rr", &gatewayv1alpha1.LoadBalancingSpec{
 		Strategy:    gatewayv1alpha1.StrategyRoundRobin,
 		HealthCheck: healthCheck(),
 	})

@@ -27,10 +27,7 @@ func TestLeastConnections(t *testing.T) {
 	s := newScenario(t, "e2e-lc")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	a, b := newBackend(t, "a"), newBackend(t, "b")
-	s.pool("a", map[string]string{"app": "lc"}, a)
-	s.pool("b", map[string]string{"app": "lc"}, b)
-	s.service(map[string]string{"app": "lc"}, &gatewayv1alpha1.LoadBalancingSpec{
+	a, b := s.twoPools("lc", &gatewayv1alpha1.LoadBalancingSpec{
 		Strategy:    gatewayv1alpha1.StrategyLeastConnections,
 		HealthCheck: healthCheck(),
 	})
@@ -263,10 +260,7 @@ func TestSteadyStateAndDelete(t *testing.T) {
 	s := newScenario(t, "e2e-steady")
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	a, b := newBackend(t, "a"), newBackend(t, "b")
-	s.pool("a", map[string]string{"app": "steady"}, a)
-	s.pool("b", map[string]string{"app": "steady"}, b)
-	s.service(map[string]string{"app": "steady"}, &gatewayv1alpha1.LoadBalancingSpec{
+	s.twoPools("steady", &gatewayv1alpha1.LoadBalancingSpec{
 		Strategy: gatewayv1alpha1.StrategyRoundRobin, HealthCheck: healthCheck(),
 	})
 	s.converge(ctx, 4, "a", "b")
@@ -329,10 +323,7 @@ func TestBackendKilledUnderLoad(t *testing.T) {
 	s := newScenario(t, "e2e-kill")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	a, b := newBackend(t, "a"), newBackend(t, "b")
-	s.pool("a", map[string]string{"app": "kill"}, a)
-	s.pool("b", map[string]string{"app": "kill"}, b)
-	s.service(map[string]string{"app": "kill"}, &gatewayv1alpha1.LoadBalancingSpec{
+	_, b := s.twoPools("kill", &gatewayv1alpha1.LoadBalancingSpec{
 		Strategy: gatewayv1alpha1.StrategyRoundRobin, HealthCheck: healthCheck(),
 	})
 	s.converge(ctx, 4, "a", "b")

@@ -149,6 +149,18 @@ func (s *scenario) service(selector map[string]string, lb *gatewayv1alpha1.LoadB
 	return s.url()
 }
 
+// twoPools makes backends a and b, a pool forwarding to each labelled
+// app=<app>, and the service selecting both with lb.
+func (s *scenario) twoPools(app string, lb *gatewayv1alpha1.LoadBalancingSpec) (a, b *backend) {
+	s.t.Helper()
+	a, b = newBackend(s.t, "a"), newBackend(s.t, "b")
+	labels := map[string]string{"app": app}
+	s.pool("a", labels, a)
+	s.pool("b", labels, b)
+	s.service(labels, lb)
+	return a, b
+}
+
 func (s *scenario) vipName() string { return "svc:" + s.ns }
 
 func (s *scenario) url() string { return "http://" + s.ns + "." + env.Lab.Domain() + "/" }

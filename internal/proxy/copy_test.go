@@ -16,20 +16,22 @@ import (
 // both directions switch from read/write to splice mid-stream, and checks
 // that every byte arrives in order and the half-close still passes.
 func TestLargeTransferIntegrity(t *testing.T) {
-	for _, splice := range []bool{true, false} {
-		noSpliceBulk.Store(!splice)
-		// Echo, then close after the client's half-close.
-		echo, _ := tcpServer(t, func(c *net.TCPConn) { io.Copy(c, c) })
-		_, addr := startEngine(t, echoConfig(echo), nil)
-		c, _ := dialTCP(t, addr)
-		data := make([]byte, 3<<20+123)
-		rand.Read(data)
-		// Small writes first (read/write path), then one large one.
-		if got, err := echoInChunks(c, data, 100, 5000); err != nil || !bytes.Equal(got, data) {
-			t.Fatalf("splice=%v: read %d bytes (%v), want the %d sent back intact", splice, len(got), err, len(data))
+	inEachMode(t, func(t *testing.T) {
+		for _, splice := range []bool{true, false} {
+			noSpliceBulk.Store(!splice)
+			// Echo, then close after the client's half-close.
+			echo, _ := tcpServer(t, func(c *net.TCPConn) { io.Copy(c, c) })
+			_, addr := startEngine(t, echoConfig(echo), nil)
+			c, _ := dialTCP(t, addr)
+			data := make([]byte, 3<<20+123)
+			rand.Read(data)
+			// Small writes first (read/write path), then one large one.
+			if got, err := echoInChunks(c, data, 100, 5000); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("splice=%v: read %d bytes (%v), want the %d sent back intact", splice, len(got), err, len(data))
+			}
 		}
-	}
-	noSpliceBulk.Store(false)
+		noSpliceBulk.Store(false)
+	})
 }
 
 // TestHardStopCancelsDials: a Shutdown whose deadline passed cancels

@@ -45,6 +45,11 @@ type Options struct {
 	OnSwitch func(service string, sw lb.Switch)
 	// HealthJitter spreads health checks (fraction of the interval). Default 0.1.
 	HealthJitter float64
+	// GoroutinesPerConnection serves host-network listeners with goroutines
+	// per connection, as tailnet listeners always are, instead of the event
+	// loops (Linux, default Dial and Listen only; see loop_linux.go). For
+	// tests and comparisons.
+	GoroutinesPerConnection bool
 }
 
 // Engine forwards connections for a set of services. Configuration is
@@ -60,18 +65,38 @@ type Engine struct {
 	applied   atomic.Bool
 	draining  atomic.Bool
 
-	conns connSet // client connections, for draining
+	conns connSet    // client connections, for draining
+	loops eventLoops // nil: every connection gets goroutines
 }
 
 type listener struct {
-	address string // ListenerKey; routes are keyed by it
-	ln      net.Listener
+	address string        // ListenerKey; routes are keyed by it
+	ln      net.Listener  // served by accept, or
+	ll      *loopListener // served by the event loops
 	done    chan struct{}
 	accepts uint32 // connections accepted; spreads them over connSet shards
 }
 
+// eventLoops serve host-network listeners without a goroutine per
+// connection (Linux: loop_linux.go).
+type eventLoops interface {
+	listen(address string) (*loopListener, error)
+	serve(ll *loopListener) error // accept on ll from now on
+	unserve(ll *loopListener)     // stop accepting on ll and close it
+	abortAll()                    // close every connection (hard stop)
+	close()                       // stop the loops
+}
+
+// loopListener is a listening socket served by event loops.
+type loopListener struct {
+	fd   int
+	addr *net.TCPAddr
+	l    *listener
+}
+
 // New returns an Engine with no configuration; call Apply.
 func New(opts Options) (*Engine, error) {
+	hostOnly := opts.Dial == nil && opts.Listen == nil
 	if opts.Dial == nil {
 		opts.Dial = dialBackendTCP
 	}
@@ -89,6 +114,13 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, listeners: map[string]*listener{}}
 	e.conns.init()
+	if hostOnly && !opts.GoroutinesPerConnection {
+		loops, err := newEventLoops(e)
+		if err != nil {
+			return nil, fmt.Errorf("start event loops: %w", err)
+		}
+		e.loops = loops
+	}
 	noServices, noRoutes := map[string]*service{}, map[string]string{}
 	e.services.Store(&noServices)
 	e.routes.Store(&noRoutes)
@@ -129,12 +161,11 @@ func (e *Engine) Apply(ctx context.Context, cfg *proxyconfig.Config) error {
 	e.routes.Store(&routes)
 	for key, l := range opened {
 		e.listeners[key] = l
-		go e.accept(l)
+		e.startAccepting(l)
 	}
 	for key, l := range e.listeners {
 		if _, keep := routes[key]; !keep {
-			l.ln.Close()
-			<-l.done
+			e.stopAccepting(l)
 			delete(e.listeners, key)
 		}
 	}
@@ -149,16 +180,73 @@ func (e *Engine) openListeners(ctx context.Context, want []proxyconfig.Listener)
 		if e.listeners[key] != nil {
 			continue
 		}
-		ln, err := e.opts.Listen(ctx, l)
+		nl, err := e.listen(ctx, l)
 		if err != nil {
 			for _, o := range opened {
-				o.ln.Close()
+				e.discard(o)
 			}
 			return nil, fmt.Errorf("listen on %s: %w", l.Address, err)
 		}
-		opened[key] = &listener{address: key, ln: ln, done: make(chan struct{})}
+		nl.address = key
+		opened[key] = nl
 	}
 	return opened, nil
+}
+
+// listen opens a listener: on the event loops if there are any and the
+// listener is on the host network.
+func (e *Engine) listen(ctx context.Context, l proxyconfig.Listener) (*listener, error) {
+	if e.loops != nil && (l.Network == "" || l.Network == proxyconfig.NetworkTCP) {
+		ll, err := e.loops.listen(l.Address)
+		if err != nil {
+			return nil, err
+		}
+		nl := &listener{ll: ll}
+		ll.l = nl
+		return nl, nil
+	}
+	ln, err := e.opts.Listen(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	return &listener{ln: ln, done: make(chan struct{})}, nil
+}
+
+func (e *Engine) startAccepting(l *listener) {
+	if l.ll == nil {
+		go e.accept(l)
+		return
+	}
+	if err := e.loops.serve(l.ll); err != nil {
+		// Only epoll_ctl can fail here, for want of kernel memory.
+		e.opts.Logger.Error("cannot accept on listener", "listener", l.address, "error", err)
+	}
+}
+
+// stopAccepting closes l; connections it accepted go on.
+func (e *Engine) stopAccepting(l *listener) {
+	if l.ll != nil {
+		e.loops.unserve(l.ll)
+		return
+	}
+	l.ln.Close()
+	<-l.done
+}
+
+// discard closes a listener that never served.
+func (e *Engine) discard(l *listener) {
+	if l.ll != nil {
+		e.loops.unserve(l.ll)
+		return
+	}
+	l.ln.Close()
+}
+
+func (l *listener) addr() net.Addr {
+	if l.ll != nil {
+		return l.ll.addr
+	}
+	return l.ln.Addr()
 }
 
 func (e *Engine) swapServices(plans map[string]*plan) {
@@ -199,7 +287,7 @@ func (e *Engine) Addr(address string) net.Addr {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
 	if l := e.listeners[address]; l != nil {
-		return l.ln.Addr()
+		return l.addr()
 	}
 	return nil
 }
@@ -225,8 +313,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.applyMu.Lock()
 	e.draining.Store(true)
 	for key, l := range e.listeners {
-		l.ln.Close()
-		<-l.done
+		e.stopAccepting(l)
 		delete(e.listeners, key)
 	}
 	e.applyMu.Unlock()
@@ -242,9 +329,15 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		e.conns.stop()
+		if e.loops != nil {
+			e.loops.abortAll()
+		}
 		<-drained
 	}
 	e.conns.stop()
+	if e.loops != nil {
+		e.loops.close()
+	}
 	for _, s := range *e.services.Load() {
 		s.close()
 	}

@@ -72,7 +72,7 @@ func startEngine(t *testing.T, cfg *proxyconfig.Config, reg prometheus.Registere
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(Options{Registry: reg})
+	e, err := New(Options{Registry: reg, GoroutinesPerConnection: goroutineMode})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +85,26 @@ func startEngine(t *testing.T, cfg *proxyconfig.Config, reg prometheus.Registere
 		e.Shutdown(ctx)
 	})
 	return e, e.Addr(cfg.Listeners[0].Address).String()
+}
+
+// goroutineMode is the mode startEngine and testEngine start engines in;
+// inEachMode sets it.
+var goroutineMode bool
+
+// inEachMode runs test once for each way the engine serves host-network
+// listeners: event loops (the default on Linux) and goroutines per
+// connection.
+func inEachMode(t *testing.T, test func(t *testing.T)) {
+	for _, m := range []struct {
+		name       string
+		goroutines bool
+	}{{"event-loops", false}, {"goroutines", true}} {
+		t.Run(m.name, func(t *testing.T) {
+			goroutineMode = m.goroutines
+			defer func() { goroutineMode = false }()
+			test(t)
+		})
+	}
 }
 
 // get makes one request on a new connection and returns the body.
@@ -122,34 +142,36 @@ func backendStats(e *Engine, name string) BackendStats {
 }
 
 func TestWeightedSplitEndToEnd(t *testing.T) {
-	a, b, c := startBackend(t, "a"), startBackend(t, "b"), startBackend(t, "c")
-	cfg := serviceConfig("weighted", a, b, c)
-	three, one := 3, 1
-	bs := cfg.Services[0].Backends
-	bs[0].Weight, bs[0].Group = &three, "pool"
-	bs[1].Group = "pool" // shares pool's weight 3, half each
-	bs[2].Weight = &one
-	reg := prometheus.NewPedanticRegistry()
-	e, addr := startEngine(t, cfg, reg)
-	got := map[string]int{}
-	for range 400 {
-		body, err := get(addr)
-		if err != nil {
-			t.Fatal(err)
+	inEachMode(t, func(t *testing.T) {
+		a, b, c := startBackend(t, "a"), startBackend(t, "b"), startBackend(t, "c")
+		cfg := serviceConfig("weighted", a, b, c)
+		three, one := 3, 1
+		bs := cfg.Services[0].Backends
+		bs[0].Weight, bs[0].Group = &three, "pool"
+		bs[1].Group = "pool" // shares pool's weight 3, half each
+		bs[2].Weight = &one
+		reg := prometheus.NewPedanticRegistry()
+		e, addr := startEngine(t, cfg, reg)
+		got := map[string]int{}
+		for range 400 {
+			body, err := get(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[body]++
 		}
-		got[body]++
-	}
-	// Sequential picks follow the smooth weighted schedule exactly.
-	if got["a"] != 150 || got["b"] != 150 || got["c"] != 100 {
-		t.Fatalf("split = %v, want a=150 b=150 c=100", got)
-	}
-	waitFor(t, "connections to end", func() bool { return backendStats(e, "a").Active == 0 })
-	if st := backendStats(e, "a"); st.Total != 150 || st.Failed != 0 || st.BytesUp == 0 || st.BytesDown == 0 {
-		t.Fatalf("counters of a = %+v", st)
-	}
-	if v := metricValue(t, reg, "tsgw_proxy_backend_connections_total", "c"); v != 100 {
-		t.Fatalf("metric connections_total{backend=c} = %v, want 100", v)
-	}
+		// Sequential picks follow the smooth weighted schedule exactly.
+		if got["a"] != 150 || got["b"] != 150 || got["c"] != 100 {
+			t.Fatalf("split = %v, want a=150 b=150 c=100", got)
+		}
+		waitFor(t, "connections to end", func() bool { return backendStats(e, "a").Active == 0 })
+		if st := backendStats(e, "a"); st.Total != 150 || st.Failed != 0 || st.BytesUp == 0 || st.BytesDown == 0 {
+			t.Fatalf("counters of a = %+v", st)
+		}
+		if v := metricValue(t, reg, "tsgw_proxy_backend_connections_total", "c"); v != 100 {
+			t.Fatalf("metric connections_total{backend=c} = %v, want 100", v)
+		}
+	})
 }
 
 // metricValue reads one backend's series of a metric from a registry.
@@ -182,26 +204,30 @@ func metricValue(t *testing.T, reg *prometheus.Registry, metric, backendName str
 // backend dies mid-run. Dial retries hide the refused dials and passive
 // ejection takes the dead backend out of rotation.
 func TestBackendKilledUnderLoad(t *testing.T) {
-	a, b, c := startBackend(t, "a"), startBackend(t, "b"), startBackend(t, "c")
-	cfg := serviceConfig("round-robin", a, b, c)
-	e, addr := startEngine(t, cfg, nil)
-	loadWithKill(t, addr, 50, 20, b.kill, "a", "b", "c")
-	st := backendStats(e, "b")
-	if st.Failed == 0 || !st.Ejected || st.Healthy {
-		t.Fatalf("killed backend: %+v, want failed dials and ejection", st)
-	}
-	t.Logf("killed backend: %d dials refused and retried elsewhere", st.Failed)
+	inEachMode(t, func(t *testing.T) {
+		a, b, c := startBackend(t, "a"), startBackend(t, "b"), startBackend(t, "c")
+		cfg := serviceConfig("round-robin", a, b, c)
+		e, addr := startEngine(t, cfg, nil)
+		loadWithKill(t, addr, 50, 20, b.kill, "a", "b", "c")
+		st := backendStats(e, "b")
+		if st.Failed == 0 || !st.Ejected || st.Healthy {
+			t.Fatalf("killed backend: %+v, want failed dials and ejection", st)
+		}
+		t.Logf("killed backend: %d dials refused and retried elsewhere", st.Failed)
+	})
 }
 
 func TestNoBackendReachable(t *testing.T) {
-	a := startBackend(t, "a")
-	cfg := serviceConfig("round-robin", a)
-	e, addr := startEngine(t, cfg, nil)
-	a.kill()
-	if _, err := get(addr); err == nil {
-		t.Fatal("request succeeded with every backend down")
-	}
-	waitFor(t, "unserved count", func() bool { return e.Stats()[0].Unserved == 1 })
+	inEachMode(t, func(t *testing.T) {
+		a := startBackend(t, "a")
+		cfg := serviceConfig("round-robin", a)
+		e, addr := startEngine(t, cfg, nil)
+		a.kill()
+		if _, err := get(addr); err == nil {
+			t.Fatal("request succeeded with every backend down")
+		}
+		waitFor(t, "unserved count", func() bool { return e.Stats()[0].Unserved == 1 })
+	})
 }
 
 func TestActiveHealthChecksSteerTraffic(t *testing.T) {
@@ -286,149 +312,161 @@ func expectLine(t *testing.T, r *bufio.Reader, want string) {
 }
 
 func TestHalfClose(t *testing.T) {
-	_, addr := startEngine(t, echoConfig(echoBackend(t)), nil)
-	c, r := dialTCP(t, addr)
-	io.WriteString(c, "hello\n")
-	expectLine(t, r, "echo hello\n")
-	io.WriteString(c, "partial")
-	c.CloseWrite()
-	expectLine(t, r, "bye after \"partial\"\n")
-	if _, err := r.ReadByte(); err != io.EOF {
-		t.Fatalf("after the backend closed: %v, want EOF", err)
-	}
+	inEachMode(t, func(t *testing.T) {
+		_, addr := startEngine(t, echoConfig(echoBackend(t)), nil)
+		c, r := dialTCP(t, addr)
+		io.WriteString(c, "hello\n")
+		expectLine(t, r, "echo hello\n")
+		io.WriteString(c, "partial")
+		c.CloseWrite()
+		expectLine(t, r, "bye after \"partial\"\n")
+		if _, err := r.ReadByte(); err != io.EOF {
+			t.Fatalf("after the backend closed: %v, want EOF", err)
+		}
+	})
 }
 
 func TestIdleTimeout(t *testing.T) {
-	cfg := echoConfig(echoBackend(t))
-	cfg.Services[0].IdleTimeout = proxyconfig.Duration{Duration: 150 * time.Millisecond}
-	_, addr := startEngine(t, cfg, nil)
+	inEachMode(t, func(t *testing.T) {
+		cfg := echoConfig(echoBackend(t))
+		cfg.Services[0].IdleTimeout = proxyconfig.Duration{Duration: 150 * time.Millisecond}
+		_, addr := startEngine(t, cfg, nil)
 
-	busy, busyR := dialTCP(t, addr)
-	idle, idleR := dialTCP(t, addr)
-	io.WriteString(idle, "once\n")
-	expectLine(t, idleR, "echo once\n")
-	start := time.Now()
-	// The busy connection talks every 30 ms, well inside the timeout, and
-	// must survive more than twice the timeout.
-	for time.Since(start) < 500*time.Millisecond {
-		io.WriteString(busy, "ping\n")
-		expectLine(t, busyR, "echo ping\n")
-		time.Sleep(30 * time.Millisecond)
-	}
-	idle.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := idleR.ReadByte(); err != io.EOF {
-		t.Fatalf("idle connection: %v, want EOF from the proxy closing it", err)
-	}
-	if time.Since(start) > 5*time.Second {
-		t.Fatal("idle connection outlived its timeout by far")
-	}
+		busy, busyR := dialTCP(t, addr)
+		idle, idleR := dialTCP(t, addr)
+		io.WriteString(idle, "once\n")
+		expectLine(t, idleR, "echo once\n")
+		start := time.Now()
+		// The busy connection talks every 30 ms, well inside the timeout, and
+		// must survive more than twice the timeout.
+		for time.Since(start) < 500*time.Millisecond {
+			io.WriteString(busy, "ping\n")
+			expectLine(t, busyR, "echo ping\n")
+			time.Sleep(30 * time.Millisecond)
+		}
+		idle.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := idleR.ReadByte(); err != io.EOF {
+			t.Fatalf("idle connection: %v, want EOF from the proxy closing it", err)
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("idle connection outlived its timeout by far")
+		}
+	})
 }
 
 func TestReloadKeepsEstablishedConnections(t *testing.T) {
-	first, second := echoBackend(t), echoBackend(t)
-	cfg := echoConfig(first)
-	e, addr := startEngine(t, cfg, nil)
-	old, oldR := dialTCP(t, addr)
-	io.WriteString(old, "1\n")
-	expectLine(t, oldR, "echo 1\n")
+	inEachMode(t, func(t *testing.T) {
+		first, second := echoBackend(t), echoBackend(t)
+		cfg := echoConfig(first)
+		e, addr := startEngine(t, cfg, nil)
+		old, oldR := dialTCP(t, addr)
+		io.WriteString(old, "1\n")
+		expectLine(t, oldR, "echo 1\n")
 
-	next := echoConfig(second)
-	next.Services[0].Backends[0].Name = "second"
-	next.Default()
-	if err := e.Apply(context.Background(), next); err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(old, "2\n") // still on the removed backend
-	expectLine(t, oldR, "echo 2\n")
-	c, r := dialTCP(t, addr)
-	io.WriteString(c, "3\n")
-	expectLine(t, r, "echo 3\n")
-	waitFor(t, "new connection counted on the new backend", func() bool { return backendStats(e, "second").Total == 1 })
-	if e.Addr("127.0.0.1:0").String() != addr {
-		t.Fatal("listener was reopened by a reload that kept it")
-	}
+		next := echoConfig(second)
+		next.Services[0].Backends[0].Name = "second"
+		next.Default()
+		if err := e.Apply(context.Background(), next); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(old, "2\n") // still on the removed backend
+		expectLine(t, oldR, "echo 2\n")
+		c, r := dialTCP(t, addr)
+		io.WriteString(c, "3\n")
+		expectLine(t, r, "echo 3\n")
+		waitFor(t, "new connection counted on the new backend", func() bool { return backendStats(e, "second").Total == 1 })
+		if e.Addr("127.0.0.1:0").String() != addr {
+			t.Fatal("listener was reopened by a reload that kept it")
+		}
+	})
 }
 
 func TestGracefulDrain(t *testing.T) {
-	cfg := echoConfig(echoBackend(t))
-	cfg.Default()
-	e, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Apply(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	addr := e.Addr("127.0.0.1:0").String()
-	c, r := dialTCP(t, addr)
-	io.WriteString(c, "before\n")
-	expectLine(t, r, "echo before\n")
-
-	drained := make(chan error, 1)
-	go func() { drained <- e.Shutdown(context.Background()) }()
-	waitFor(t, "listener closed", func() bool {
-		conn, err := net.Dial("tcp", addr)
-		if err == nil {
-			conn.Close()
+	inEachMode(t, func(t *testing.T) {
+		cfg := echoConfig(echoBackend(t))
+		cfg.Default()
+		e, err := New(Options{GoroutinesPerConnection: goroutineMode})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return err != nil
+		if err := e.Apply(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		addr := e.Addr("127.0.0.1:0").String()
+		c, r := dialTCP(t, addr)
+		io.WriteString(c, "before\n")
+		expectLine(t, r, "echo before\n")
+
+		drained := make(chan error, 1)
+		go func() { drained <- e.Shutdown(context.Background()) }()
+		waitFor(t, "listener closed", func() bool {
+			conn, err := net.Dial("tcp", addr)
+			if err == nil {
+				conn.Close()
+			}
+			return err != nil
+		})
+		if e.Ready() {
+			t.Fatal("ready while draining")
+		}
+		io.WriteString(c, "during\n") // the established connection still works
+		expectLine(t, r, "echo during\n")
+		select {
+		case err := <-drained:
+			t.Fatalf("Shutdown returned (%v) with a connection still open", err)
+		default:
+		}
+		c.Close()
+		if err := <-drained; err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
 	})
-	if e.Ready() {
-		t.Fatal("ready while draining")
-	}
-	io.WriteString(c, "during\n") // the established connection still works
-	expectLine(t, r, "echo during\n")
-	select {
-	case err := <-drained:
-		t.Fatalf("Shutdown returned (%v) with a connection still open", err)
-	default:
-	}
-	c.Close()
-	if err := <-drained; err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
 }
 
 func TestDrainDeadlineCutsConnections(t *testing.T) {
-	cfg := echoConfig(echoBackend(t))
-	cfg.Default()
-	e, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Apply(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	c, r := dialTCP(t, e.Addr("127.0.0.1:0").String())
-	io.WriteString(c, "x\n")
-	expectLine(t, r, "echo x\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := e.Shutdown(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Shutdown = %v, want the context's error", err)
-	}
-	if _, err := r.ReadByte(); err == nil {
-		t.Fatal("connection survived a hard stop")
-	}
+	inEachMode(t, func(t *testing.T) {
+		cfg := echoConfig(echoBackend(t))
+		cfg.Default()
+		e, err := New(Options{GoroutinesPerConnection: goroutineMode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Apply(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		c, r := dialTCP(t, e.Addr("127.0.0.1:0").String())
+		io.WriteString(c, "x\n")
+		expectLine(t, r, "echo x\n")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := e.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Shutdown = %v, want the context's error", err)
+		}
+		if _, err := r.ReadByte(); err == nil {
+			t.Fatal("connection survived a hard stop")
+		}
+	})
 }
 
 func TestApplyRollsBackWhenAListenerFails(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	cfg := echoConfig(echoBackend(t))
-	e, _ := startEngine(t, cfg, nil)
-	bad := echoConfig(echoBackend(t))
-	bad.Listeners = append(bad.Listeners, proxyconfig.Listener{Address: busy.Addr().String(), Service: "echo"})
-	bad.Default()
-	if err := e.Apply(context.Background(), bad); err == nil || !strings.Contains(err.Error(), busy.Addr().String()) {
-		t.Fatalf("Apply with a taken port = %v", err)
-	}
-	if got := e.Stats()[0].Backends[0].Address; got != cfg.Services[0].Backends[0].Address {
-		t.Fatalf("failed Apply changed backends to %s", got)
-	}
+	inEachMode(t, func(t *testing.T) {
+		busy, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer busy.Close()
+		cfg := echoConfig(echoBackend(t))
+		e, _ := startEngine(t, cfg, nil)
+		bad := echoConfig(echoBackend(t))
+		bad.Listeners = append(bad.Listeners, proxyconfig.Listener{Address: busy.Addr().String(), Service: "echo"})
+		bad.Default()
+		if err := e.Apply(context.Background(), bad); err == nil || !strings.Contains(err.Error(), busy.Addr().String()) {
+			t.Fatalf("Apply with a taken port = %v", err)
+		}
+		if got := e.Stats()[0].Backends[0].Address; got != cfg.Services[0].Backends[0].Address {
+			t.Fatalf("failed Apply changed backends to %s", got)
+		}
+	})
 }
 
 // loadWithKill has clients send perClient requests each, a new connection

@@ -28,15 +28,18 @@ func rawConnect(_ context.Context, _, address string, c syscall.RawConn) error {
 	return c.Control(func(fd uintptr) { connectRaw(fd, ap) })
 }
 
-func connectRaw(fd uintptr, ap netip.AddrPort) {
+// connectRaw starts a connection on a non-blocking socket: EINPROGRESS, 0
+// when the handshake completed inline, or the error.
+func connectRaw(fd uintptr, ap netip.AddrPort) syscall.Errno {
 	port := [2]byte{byte(ap.Port() >> 8), byte(ap.Port())} // network byte order
 	if ap.Addr().Is4() {
 		sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ap.Addr().As4()}
 		*(*[2]byte)(unsafe.Pointer(&sa.Port)) = port
-		syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
-		return
+		_, _, errno := syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+		return errno
 	}
 	sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: ap.Addr().As16()}
 	*(*[2]byte)(unsafe.Pointer(&sa.Port)) = port
-	syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	_, _, errno := syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	return errno
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,10 @@ type service struct {
 type serviceSettings struct {
 	connectTimeout time.Duration
 	idleTimeout    time.Duration
+	// ipBackends: every backend is an IP address on the host network, so
+	// event loops can connect without resolving names or going through a
+	// tailnet.
+	ipBackends bool
 }
 
 func newService(name string, opts *Options) *service {
@@ -86,10 +91,14 @@ func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
 			Outlier: health.OutlierConfig{ConsecutiveFailures: od.ConsecutiveFailures,
 				BaseEjectionTime: od.BaseEjectionTime.Duration, MaxEjectionTime: od.MaxEjectionTime.Duration},
 		},
-		settings: serviceSettings{connectTimeout: c.ConnectTimeout.Duration, idleTimeout: c.IdleTimeout.Duration},
+		settings: serviceSettings{connectTimeout: c.ConnectTimeout.Duration, idleTimeout: c.IdleTimeout.Duration,
+			ipBackends: true},
 	}
 	for i := range c.Backends {
 		b := &c.Backends[i]
+		if !isHostIPAddress(b) {
+			p.settings.ipBackends = false
+		}
 		tier, err := lb.ParseTier(b.Tier)
 		if err != nil {
 			return nil, err
@@ -200,4 +209,12 @@ func (s *service) stats() ServiceStats {
 		out.Backends = append(out.Backends, b)
 	}
 	return out
+}
+
+func isHostIPAddress(b *proxyconfig.Backend) bool {
+	if b.Network == proxyconfig.NetworkTailnet {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(b.Address)
+	return err == nil && ap.Addr().Zone() == ""
 }

@@ -1,0 +1,488 @@
+package proxy
+
+import (
+	"errors"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Event loops serve host-network listeners whose backends are IP addresses
+// (standalone mode), the way HAProxy and Envoy do: a few goroutines, one per
+// core, each with its own epoll set, carry every connection from accept to
+// close with non-blocking raw system calls.
+//
+// Why not a goroutine per connection, as for tsnet listeners? Measured under
+// connection-per-request load, Go's net package spent about a third more CPU
+// per connection than HAProxy: it registers every socket with the runtime's
+// poller and removes it again, asks the kernel for addresses nobody reads
+// (getsockname, getpeername, SO_ERROR), reads until EAGAIN before each wait,
+// and wakes goroutines across threads for every message. A loop asks only
+// for what the relay needs, and with edge-triggered epoll and EPOLLRDHUP it
+// knows when a short read drained a socket and when a peer shut down.
+//
+// A connection's two sockets belong to one loop for its whole life, so
+// connection state needs no locks; the engine talks to a loop only through
+// its command queue.
+type loopGroup struct {
+	e     *Engine
+	loops []*loop
+}
+
+func newEventLoops(e *Engine) (eventLoops, error) {
+	g, err := newLoopGroup(e)
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func newLoopGroup(e *Engine) (*loopGroup, error) {
+	g := &loopGroup{e: e}
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		lp, err := newLoop(e)
+		if err != nil {
+			g.close()
+			return nil, err
+		}
+		g.loops = append(g.loops, lp)
+	}
+	for _, lp := range g.loops {
+		go lp.run()
+	}
+	return g, nil
+}
+
+func (g *loopGroup) listen(address string) (*loopListener, error) {
+	fd, addr, err := listenSocket(address)
+	if err != nil {
+		return nil, err
+	}
+	return &loopListener{fd: fd, addr: addr}, nil
+}
+
+// serve starts accepting on ll in every loop. EPOLLEXCLUSIVE wakes one
+// loop per incoming connection, not all of them.
+func (g *loopGroup) serve(ll *loopListener) error {
+	return g.each(func(lp *loop) error { return lp.addListener(ll) })
+}
+
+// unserve stops every loop accepting on ll and closes it. Connections it
+// accepted go on.
+func (g *loopGroup) unserve(ll *loopListener) {
+	g.each(func(lp *loop) error { lp.removeListener(ll); return nil })
+	unix.Close(ll.fd)
+}
+
+// abortAll closes every connection of every loop (a hard stop).
+func (g *loopGroup) abortAll() {
+	g.each(func(lp *loop) error { lp.abortAll(); return nil })
+}
+
+// close stops the loops and frees their descriptors.
+func (g *loopGroup) close() {
+	for _, lp := range g.loops {
+		lp.stop()
+	}
+}
+
+// each runs f on every loop's goroutine and waits for all of them.
+func (g *loopGroup) each(f func(*loop) error) error {
+	errs := make([]error, len(g.loops))
+	var wg sync.WaitGroup
+	for i, lp := range g.loops {
+		wg.Add(1)
+		lp.post(func() { errs[i] = f(lp); wg.Done() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// loop is one event loop: an epoll set, the connections it carries and a
+// command queue woken through an eventfd.
+type loop struct {
+	e      *Engine
+	epfd   int
+	epoll  *os.File        // epfd, registered with Go's poller: see run
+	wait   syscall.RawConn // epoll's, to wait in Go's poller
+	wakefd int
+
+	mu       sync.Mutex // guards cmds and stopped
+	cmds     []func()
+	stopped  bool
+	finished chan struct{}
+
+	// Owned by the loop goroutine.
+	fds       []fdEntry // by descriptor number
+	gen       uint32    // registration generation; see fdEntry
+	conns     []*loopConn
+	freeConns []*loopConn
+	pipes     []spliceBuf // empty pipes kept for reuse
+	listeners []*loopListener
+	paused    []pausedListener
+	scratch   []byte
+	events    []unix.EpollEvent
+	epoch     time.Time
+	now       time.Duration // since epoch, read once per wake-up
+	nextSweep time.Duration
+	deadline  time.Duration // armed on epoll's read deadline; 0: none
+	exit      bool          // a stop command ran
+	pollErr   error
+	handoffs  uint32 // connections handed to goroutines; spreads them over connSet shards
+}
+
+// fdEntry says what a descriptor registered in the loop's epoll set is.
+// gen tells a stale event (for a descriptor closed and reused within one
+// batch of events) from a current one: epoll hands back the gen stored at
+// registration.
+type fdEntry struct {
+	gen  uint32
+	conn *loopConn
+	side int // 0: client, 1: backend
+	ln   *loopListener
+}
+
+type pausedListener struct {
+	ll    *loopListener
+	until time.Duration
+}
+
+const (
+	loopEvents    = 256
+	acceptBatch   = 64
+	sweepInterval = 50 * time.Millisecond
+	// Event masks: connections are edge-triggered and registered once for
+	// everything; listeners are level-triggered and exclusive.
+	connEvents     = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+	listenerEvents = unix.EPOLLIN | unix.EPOLLEXCLUSIVE
+)
+
+func newLoop(e *Engine) (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	// Non-blocking, so that os.NewFile registers it with Go's poller.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	epoll := os.NewFile(uintptr(epfd), "epoll")
+	wait, err := epoll.SyscallConn()
+	if err != nil {
+		epoll.Close()
+		return nil, err
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		epoll.Close()
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	lp := &loop{e: e, epfd: epfd, epoll: epoll, wait: wait, wakefd: wakefd, finished: make(chan struct{}),
+		scratch: make([]byte, copyBufferSize), events: make([]unix.EpollEvent, loopEvents), epoch: time.Now()}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		unix.Close(wakefd)
+		epoll.Close()
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	return lp, nil
+}
+
+// post queues f to run on the loop's goroutine. After stop, f runs at
+// once on the caller's goroutine, with no connections left to touch.
+func (lp *loop) post(f func()) {
+	lp.mu.Lock()
+	if lp.stopped {
+		lp.mu.Unlock()
+		f()
+		return
+	}
+	defer lp.mu.Unlock()
+	lp.cmds = append(lp.cmds, f)
+	one := [8]byte{1}
+	unix.Write(lp.wakefd, one[:]) // under mu: shutdown closes wakefd under it
+}
+
+func (lp *loop) stop() {
+	lp.post(func() {
+		lp.mu.Lock()
+		lp.stopped = true
+		lp.mu.Unlock()
+	})
+	<-lp.finished
+}
+
+// run serves events until a stop command. The loop does not block in
+// epoll_wait: a goroutine blocked in a system call keeps a thread, and
+// sysmon (waking every 20 µs while any P is in a system call) takes its P
+// away, which under load cost a tenth of the proxy's CPU. Instead the epoll
+// descriptor itself waits in Go's poller (an epoll set is readable while
+// events are ready), and epoll_wait is only ever asked for what is ready.
+func (lp *loop) run() {
+	defer lp.shutdown()
+	poll := lp.poll
+	for !lp.exit {
+		lp.armDeadline()
+		err := lp.wait.Read(poll)
+		if err == nil {
+			err = lp.pollErr
+		}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			lp.e.opts.Logger.Error("event loop failed", "error", err)
+			return
+		}
+		lp.now = time.Since(lp.epoch)
+		if lp.now >= lp.nextSweep {
+			lp.sweep()
+		}
+	}
+}
+
+// poll handles the events ready now; false (none) waits for more.
+func (lp *loop) poll(uintptr) bool {
+	n, errno := epollReady(lp.epfd, lp.events)
+	if errno != 0 {
+		if errno != unix.EINTR {
+			lp.pollErr = os.NewSyscallError("epoll_pwait", errno)
+		}
+		return true
+	}
+	if n == 0 {
+		return false
+	}
+	lp.now = time.Since(lp.epoch)
+	for i := range n {
+		if !lp.dispatch(&lp.events[i]) {
+			lp.exit = true
+			break
+		}
+	}
+	return true
+}
+
+// armDeadline bounds the wait by the next sweep while anything has a
+// deadline (connections, paused listeners), and lifts it otherwise.
+func (lp *loop) armDeadline() {
+	want := lp.nextSweep
+	if len(lp.conns) == 0 && len(lp.paused) == 0 {
+		want = 0
+	}
+	if want == lp.deadline {
+		return
+	}
+	lp.deadline = want
+	if want == 0 {
+		lp.epoll.SetReadDeadline(time.Time{})
+		return
+	}
+	lp.epoll.SetReadDeadline(lp.epoch.Add(want))
+}
+
+// dispatch handles one event; false stops the loop.
+func (lp *loop) dispatch(ev *unix.EpollEvent) bool {
+	fd := int(ev.Fd)
+	if fd == lp.wakefd {
+		return lp.runCommands()
+	}
+	if fd >= len(lp.fds) || lp.fds[fd].gen != uint32(ev.Pad) {
+		return true // stale: the descriptor was closed in this batch
+	}
+	ent := lp.fds[fd]
+	switch {
+	case ent.ln != nil:
+		lp.accept(ent.ln)
+	case ent.conn != nil:
+		ent.conn.handle(ent.side, ev.Events)
+	}
+	return true
+}
+
+func (lp *loop) runCommands() bool {
+	var buf [8]byte
+	unix.Read(lp.wakefd, buf[:])
+	lp.mu.Lock()
+	cmds := lp.cmds
+	lp.cmds = nil
+	lp.mu.Unlock()
+	for _, f := range cmds {
+		f()
+	}
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	return !lp.stopped
+}
+
+// register adds fd to the epoll set. The event carries fd and a fresh
+// generation (see fdEntry).
+func (lp *loop) register(fd int, events uint32, ent fdEntry) unix.Errno {
+	if fd >= len(lp.fds) {
+		lp.fds = append(lp.fds, make([]fdEntry, fd+1-len(lp.fds)+64)...)
+	}
+	lp.gen++
+	ent.gen = lp.gen
+	lp.fds[fd] = ent
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: int32(ent.gen)}
+	_, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(lp.epfd), unix.EPOLL_CTL_ADD, uintptr(fd),
+		uintptr(unsafe.Pointer(&ev)), 0, 0)
+	if errno != 0 {
+		lp.fds[fd] = fdEntry{}
+	}
+	return errno
+}
+
+// forget drops fd's entry; closing fd removes it from the epoll set.
+func (lp *loop) forget(fd int) { lp.fds[fd] = fdEntry{} }
+
+func (lp *loop) addListener(ll *loopListener) error {
+	if errno := lp.register(ll.fd, listenerEvents, fdEntry{ln: ll}); errno != 0 {
+		return os.NewSyscallError("epoll_ctl", errno)
+	}
+	lp.listeners = append(lp.listeners, ll)
+	return nil
+}
+
+func (lp *loop) removeListener(ll *loopListener) {
+	for i, p := range lp.paused {
+		if p.ll == ll {
+			lp.paused = append(lp.paused[:i], lp.paused[i+1:]...)
+			break
+		}
+	}
+	for i, l := range lp.listeners {
+		if l == ll {
+			lp.listeners = append(lp.listeners[:i], lp.listeners[i+1:]...)
+			unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_DEL, ll.fd, nil)
+			lp.forget(ll.fd)
+			break
+		}
+	}
+}
+
+// accept takes up to acceptBatch waiting connections, then lets the
+// loop's other work go first.
+func (lp *loop) accept(ll *loopListener) {
+	for range acceptBatch {
+		fd, errno := acceptConn(ll.fd)
+		switch errno {
+		case 0:
+			lp.start(ll, fd)
+		case unix.EAGAIN:
+			return
+		case unix.EINTR, unix.ECONNABORTED:
+		default:
+			lp.pauseListener(ll, errno)
+			return
+		}
+	}
+}
+
+// pauseListener stops accepting on ll for a while: EMFILE and the like
+// would otherwise wake the loop for the same connection over and over.
+func (lp *loop) pauseListener(ll *loopListener, errno unix.Errno) {
+	backoff := 100 * time.Millisecond
+	lp.e.opts.Logger.Warn("accept failed", "listener", ll.addr.String(),
+		"error", os.NewSyscallError("accept4", errno), "retryIn", backoff)
+	unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_DEL, ll.fd, nil)
+	lp.forget(ll.fd)
+	lp.paused = append(lp.paused, pausedListener{ll: ll, until: lp.now + backoff})
+}
+
+// start serves a new client connection: relayed by this loop if its
+// service's backends are all IP addresses, handed to a goroutine (which
+// resolves names) otherwise.
+func (lp *loop) start(ll *loopListener, fd int) {
+	svc := lp.e.serviceFor(ll.l)
+	if svc == nil {
+		closeFD(fd)
+		return
+	}
+	settings := svc.settings.Load()
+	if !settings.ipBackends {
+		lp.handOff(ll, fd)
+		return
+	}
+	c := lp.newConn(svc, settings, fd)
+	if errno := lp.register(fd, connEvents, fdEntry{conn: c, side: 0}); errno != 0 {
+		closeFD(fd)
+		lp.release(c)
+		return
+	}
+	lp.e.conns.wg.Add(1)
+	c.dial()
+}
+
+func (lp *loop) handOff(ll *loopListener, fd int) {
+	f := os.NewFile(uintptr(fd), "client")
+	conn, err := net.FileConn(f) // a duplicate, registered with Go's poller
+	f.Close()
+	if err != nil {
+		lp.e.opts.Logger.Warn("accept failed", "listener", ll.addr.String(), "error", err)
+		return
+	}
+	lp.handoffs++
+	tc := lp.e.conns.track(conn, lp.handoffs)
+	if tc == nil {
+		conn.Close()
+		return
+	}
+	workers.run(func() { lp.e.serve(tc, ll.l) })
+}
+
+// sweep enforces connect and idle timeouts and resumes paused listeners.
+func (lp *loop) sweep() {
+	lp.nextSweep = lp.now + sweepInterval
+	if len(lp.conns) == 0 && len(lp.paused) == 0 {
+		lp.nextSweep = lp.now // nothing to sweep: the next connection arms a sweep at once
+	}
+	for i := 0; i < len(lp.conns); {
+		c := lp.conns[i]
+		c.checkTimeouts()
+		if i < len(lp.conns) && lp.conns[i] == c {
+			i++ // c is still there; otherwise another took its slot
+		}
+	}
+	kept := lp.paused[:0]
+	for _, p := range lp.paused {
+		if lp.now < p.until {
+			kept = append(kept, p)
+		} else if errno := lp.register(p.ll.fd, listenerEvents, fdEntry{ln: p.ll}); errno != 0 {
+			lp.e.opts.Logger.Error("resuming listener failed", "listener", p.ll.addr.String(),
+				"error", os.NewSyscallError("epoll_ctl", errno))
+		}
+	}
+	lp.paused = kept
+}
+
+func (lp *loop) abortAll() {
+	for len(lp.conns) > 0 {
+		lp.conns[len(lp.conns)-1].abort()
+	}
+}
+
+// shutdown frees what the loop holds once it stopped; the engine has
+// aborted its connections and removed its listeners before.
+func (lp *loop) shutdown() {
+	lp.abortAll()
+	for _, p := range lp.pipes {
+		p.close()
+	}
+	lp.pipes = nil
+	lp.epoll.Close()
+	lp.mu.Lock()
+	lp.stopped = true
+	cmds := lp.cmds
+	lp.cmds = nil
+	unix.Close(lp.wakefd)
+	lp.mu.Unlock()
+	for _, f := range cmds {
+		f()
+	}
+	close(lp.finished)
+}

@@ -1,0 +1,246 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+)
+
+// unansweredBackend returns the address of a listener whose accept queue
+// is full, so that the kernel drops new SYNs and connects to it hang.
+func unansweredBackend(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil { // room for one connection
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	filler, err := net.Dial("tcp", addr) // takes the one place
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { filler.Close() })
+	return addr
+}
+
+// TestConnectTimeoutTriesAnotherBackend: a backend that never answers the
+// handshake costs each connection one connect timeout, then the
+// connection goes to a backend that answers.
+func TestConnectTimeoutTriesAnotherBackend(t *testing.T) {
+	inEachMode(t, func(t *testing.T) {
+		hang := unansweredBackend(t)
+		cfg := echoConfig(hang, echoBackend(t))
+		cfg.Services[0].ConnectTimeout = proxyconfig.Duration{Duration: 100 * time.Millisecond}
+		e, addr := startEngine(t, cfg, nil)
+		for i := range 4 {
+			c, r := dialTCP(t, addr)
+			fmt.Fprintf(c, "%d\n", i)
+			expectLine(t, r, fmt.Sprintf("echo %d\n", i))
+		}
+		if st := backendStats(e, "e0"); st.Failed == 0 || st.Total != 0 {
+			t.Fatalf("unanswering backend: %+v, want failed dials and no connection", st)
+		}
+	})
+}
+
+// TestNamedBackendIsServed: a backend given by host name is resolved; the
+// event loops hand such services' connections to goroutines.
+func TestNamedBackendIsServed(t *testing.T) {
+	inEachMode(t, func(t *testing.T) {
+		echo := echoBackend(t)
+		_, port, _ := net.SplitHostPort(echo)
+		_, addr := startEngine(t, echoConfig("localhost:"+port), nil)
+		c, r := dialTCP(t, addr)
+		io.WriteString(c, "named\n")
+		expectLine(t, r, "echo named\n")
+	})
+}
+
+// TestServerSpeaksFirst: the backend's greeting reaches a client that has
+// sent nothing yet.
+func TestServerSpeaksFirst(t *testing.T) {
+	inEachMode(t, func(t *testing.T) {
+		greeter, _ := tcpServer(t, func(c *net.TCPConn) {
+			io.WriteString(c, "220 hello\n")
+			io.Copy(io.Discard, c)
+		})
+		_, addr := startEngine(t, echoConfig(greeter), nil)
+		_, r := dialTCP(t, addr)
+		expectLine(t, r, "220 hello\n")
+	})
+}
+
+// TestSlowReaderGetsEveryByte: a backend sends much more than socket
+// buffers hold to a client that starts reading late and reads slowly, so
+// the relay must hold data back (read/write and splice alike) and resume.
+func TestSlowReaderGetsEveryByte(t *testing.T) {
+	inEachMode(t, func(t *testing.T) {
+		for _, splice := range []bool{true, false} {
+			noSpliceBulk.Store(!splice)
+			data := make([]byte, 16<<20)
+			rand.Read(data)
+			src, _ := tcpServer(t, func(c *net.TCPConn) { c.Write(data) })
+			_, addr := startEngine(t, echoConfig(src), nil)
+			c, _ := dialTCP(t, addr)
+			time.Sleep(100 * time.Millisecond) // let the socket buffers on the way fill up
+			var got bytes.Buffer
+			buf := make([]byte, 1<<10)
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			for {
+				n, err := c.Read(buf)
+				got.Write(buf[:n])
+				if err != nil {
+					break
+				}
+			}
+			if !bytes.Equal(got.Bytes(), data) {
+				t.Fatalf("splice=%v: got %d bytes, want the %d sent, in order", splice, got.Len(), len(data))
+			}
+		}
+		noSpliceBulk.Store(false)
+	})
+}
+
+// TestClientGoneWhileDialing: in an event loop, a client that resets while
+// its backend connect hangs leaves nothing behind: Shutdown does not wait
+// for it. (A goroutine notices only when its dial ends.)
+func TestClientGoneWhileDialing(t *testing.T) {
+	cfg := echoConfig(unansweredBackend(t))
+	cfg.Services[0].ConnectTimeout = proxyconfig.Duration{Duration: time.Hour}
+	cfg.Default()
+	e, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := dialTCP(t, e.Addr("127.0.0.1:0").String())
+	waitFor(t, "the backend dial", func() bool { return e.Stats()[0].Backends[0].Failed == 0 && dialsInFlight(e) == 1 })
+	c.SetLinger(0)
+	c.Close() // a reset
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v: the abandoned connection was kept", err)
+	}
+}
+
+// dialsInFlight counts the event loops' connections still connecting.
+func dialsInFlight(e *Engine) int {
+	n := 0
+	e.loops.(*loopGroup).each(func(lp *loop) error {
+		for _, c := range lp.conns {
+			if c.connecting {
+				n++
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// TestEventLoopsReleaseDescriptors: after connections of every kind
+// (served, refused, spliced) and a shutdown, the process holds no more
+// descriptors than before the engine started.
+func TestEventLoopsReleaseDescriptors(t *testing.T) {
+	before := openDescriptors(t)
+	// Not io.Copy(c, c), which would splice through pipes that Go keeps
+	// in a pool of its own.
+	echo, _ := tcpServer(t, func(c *net.TCPConn) { io.Copy(struct{ io.Writer }{c}, struct{ io.Reader }{c}) })
+	refused := closedPort(t)
+	cfg := echoConfig(echo, refused)
+	cfg.Default()
+	e, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	addr := e.Addr("127.0.0.1:0").String()
+	big := make([]byte, 1<<20)
+	for i := range 20 {
+		c, _ := dialTCP(t, addr)
+		msg := []byte(fmt.Sprintf("line %d\n", i))
+		if i%5 == 0 {
+			msg = big
+		}
+		if got, err := echoInChunks(c, msg); err != nil || len(got) != len(msg) {
+			t.Fatalf("connection %d: %d bytes back (%v), want %d", i, len(got), err, len(msg))
+		}
+		c.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The test's own echo server and its listener are still open.
+	if after := openDescriptors(t); after > before+1 {
+		t.Fatalf("%d descriptors open after shutdown, %d before: the engine leaked %d", after, before, after-before-1)
+	}
+}
+
+func openDescriptors(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	return len(entries)
+}
+
+// closedPort returns an address on which connections are refused.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestListenerAddressForms: the event loops listen on the address forms
+// Go's listeners accept.
+func TestListenerAddressForms(t *testing.T) {
+	for _, address := range []string{"127.0.0.1:0", "[::1]:0", ":0", "localhost:0"} {
+		fd, addr, err := listenSocket(address)
+		if err != nil {
+			if strings.HasPrefix(address, "[::1]") {
+				continue // no IPv6 loopback here
+			}
+			t.Fatalf("listen on %s: %v", address, err)
+		}
+		syscall.Close(fd)
+		if addr.Port == 0 {
+			t.Fatalf("listen on %s: bound %v, want a port", address, addr)
+		}
+	}
+	if _, _, err := listenSocket("127.0.0.1:99999"); err == nil {
+		t.Fatal("listen on port 99999 succeeded")
+	}
+}

@@ -1,0 +1,377 @@
+package proxy
+
+import (
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/lb"
+)
+
+// loopConn is one client connection carried by a loop: the dial (with
+// retries on other backends, as dialBackend), then the relay of both
+// directions with half-close, as pipe does for goroutines.
+//
+// Sockets are edge-triggered: an event says that something changed, and the
+// relay must then take everything there is. A read shorter than the buffer
+// drained the socket, so the relay stops there unless the peer shut down
+// (the end of input is still to be read) or earlier events were left
+// unread (while dialing, or while the other side could not take more).
+type loopConn struct {
+	lp       *loop
+	index    int    // in lp.conns
+	fds      [2]int // client, backend; -1 when none
+	svc      *service
+	settings *serviceSettings
+	attempt  lb.Attempt
+	m        *lb.Member // the backend dialed or connected; nil before and after
+	cnt      *counters
+
+	connecting bool
+	closed     bool
+	deadline   time.Duration // of the connect in progress, on the loop's clock
+	lastActive time.Duration // last read that returned data
+	dirs       [2]direction  // 0: client → backend, 1: backend → client
+}
+
+// direction is one way of a relay: from fds[d] to fds[1-d].
+type direction struct {
+	pending []byte  // read, not yet written: the destination was full
+	buf     *[]byte // pooled buffer under pending
+	pipe    spliceBuf
+	inPipe  int  // bytes spliced into pipe, not yet out of it
+	eof     bool // end of input read
+	shut    bool // and passed on: the destination was shut down for writing
+	hup     bool // the source's peer shut down or failed: read to the end
+	bytes   int64
+}
+
+func (d *direction) blocked() bool { return len(d.pending) > 0 || d.inPipe > 0 }
+
+func (lp *loop) newConn(svc *service, settings *serviceSettings, fd int) *loopConn {
+	var c *loopConn
+	if n := len(lp.freeConns); n > 0 {
+		c = lp.freeConns[n-1]
+		lp.freeConns = lp.freeConns[:n-1]
+		*c = loopConn{}
+	} else {
+		c = &loopConn{}
+	}
+	c.lp, c.svc, c.settings = lp, svc, settings
+	c.fds = [2]int{fd, -1}
+	c.lastActive = lp.now
+	c.index = len(lp.conns)
+	lp.conns = append(lp.conns, c)
+	return c
+}
+
+func (lp *loop) release(c *loopConn) {
+	last := len(lp.conns) - 1
+	if c.index <= last && lp.conns[c.index] == c {
+		lp.conns[c.index] = lp.conns[last]
+		lp.conns[c.index].index = c.index
+		lp.conns[last] = nil
+		lp.conns = lp.conns[:last]
+	}
+	if len(lp.freeConns) < maxIdleWorkers {
+		lp.freeConns = append(lp.freeConns, c)
+	}
+}
+
+// dial picks backends until a connect starts; the outcome comes as an
+// event on the backend socket (or the connect timeout, see checkTimeouts).
+func (c *loopConn) dial() {
+	for {
+		m := c.svc.bal.Pick(&c.attempt)
+		if m == nil {
+			c.unserved()
+			return
+		}
+		ap, err := netip.ParseAddrPort(m.Backend().Address)
+		if err != nil { // a reload turned the address into a name since accept
+			c.svc.bal.Done(m)
+			continue
+		}
+		cnt := c.svc.countersFor(m.Name())
+		fd, sockErr, connErr := connectSocket(ap)
+		if sockErr != 0 { // out of descriptors: not the backend's fault
+			c.svc.bal.Done(m)
+			c.lp.e.opts.Logger.Warn("cannot open a backend socket", "service", c.svc.name,
+				"error", os.NewSyscallError("socket", sockErr))
+			c.unserved()
+			return
+		}
+		if connErr != 0 {
+			c.dialFailed(m, cnt, connErr)
+			continue
+		}
+		if errno := c.lp.register(fd, connEvents, fdEntry{conn: c, side: 1}); errno != 0 {
+			closeFD(fd)
+			c.svc.bal.Done(m)
+			c.unserved()
+			return
+		}
+		c.fds[1], c.m, c.cnt = fd, m, cnt
+		c.connecting = true
+		c.deadline = c.lp.now + c.settings.connectTimeout
+		return
+	}
+}
+
+func (c *loopConn) dialFailed(m *lb.Member, cnt *counters, errno unix.Errno) {
+	c.svc.bal.Done(m)
+	err := os.NewSyscallError("connect", errno)
+	reportFailure(c.svc, m, cnt, err)
+	c.lp.e.opts.Logger.Debug("dial failed; trying another backend", "service", c.svc.name,
+		"backend", m.Name(), "error", err)
+}
+
+// connectFailed ends the connect in progress and dials another backend.
+func (c *loopConn) connectFailed(errno unix.Errno) {
+	c.lp.forget(c.fds[1])
+	closeFD(c.fds[1])
+	c.fds[1] = -1
+	c.connecting = false
+	m := c.m
+	c.m = nil
+	c.dialFailed(m, c.cnt, errno)
+	c.dial()
+}
+
+func (c *loopConn) connected() {
+	c.connecting = false
+	reportSuccess(c.svc, c.m, c.cnt)
+	c.cnt.total.Add(1)
+	c.cnt.active.Add(1)
+	c.lastActive = c.lp.now
+	c.pump(0, false) // what the client sent while the backend was dialed
+}
+
+// unserved refuses the client, as Engine.unserved does.
+func (c *loopConn) unserved() {
+	c.svc.unserved.Add(1)
+	client := "unknown"
+	if sa, err := unix.Getpeername(c.fds[0]); err == nil {
+		client = sockaddrToTCP(sa).String()
+	}
+	c.lp.e.opts.Logger.Warn("no backend could be dialed; closing client connection",
+		"service", c.svc.name, "client", client)
+	c.lp.forget(c.fds[0])
+	resetAndClose(c.fds[0])
+	c.fds[0] = -1
+	c.close()
+}
+
+// handle processes the events of one of the connection's sockets.
+func (c *loopConn) handle(side int, events uint32) {
+	if c.connecting {
+		if !c.handleConnecting(side, events) {
+			return
+		}
+	}
+	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.dirs[side].hup = true
+	}
+	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.pump(side, true)
+	}
+	if !c.closed && events&unix.EPOLLOUT != 0 && c.dirs[1-side].blocked() {
+		c.pump(1-side, false)
+	}
+}
+
+// handleConnecting handles events while the backend connect is in
+// progress; true if the connect just completed and the events are for the
+// relay too.
+func (c *loopConn) handleConnecting(side int, events uint32) bool {
+	if side == 0 {
+		if events&unix.EPOLLERR != 0 {
+			c.abort() // the client is gone
+		} else if events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+			c.dirs[0].hup = true
+		}
+		return false // the client's data waits for the backend
+	}
+	if events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+		errno := socketError(c.fds[1])
+		if errno == 0 {
+			errno = unix.ECONNREFUSED
+		}
+		c.connectFailed(errno)
+		return false
+	}
+	if events&unix.EPOLLOUT == 0 {
+		return false
+	}
+	c.connected()
+	return !c.closed
+}
+
+// pump moves what direction d can move now. fresh: called for a new read
+// event, after which a short read means the source is drained.
+func (c *loopConn) pump(d int, fresh bool) {
+	dir := &c.dirs[d]
+	if dir.blocked() && !c.flush(d) {
+		return
+	}
+	if dir.eof {
+		return
+	}
+	if dir.pipe.ok() {
+		c.splicePump(d)
+		return
+	}
+	buf := c.lp.scratch
+	for {
+		n, errno := readFD(c.fds[d], buf)
+		switch {
+		case errno == unix.EAGAIN:
+			return
+		case errno == unix.EINTR:
+			continue
+		case errno != 0:
+			c.abort()
+			return
+		case n == 0:
+			c.endOfInput(d)
+			return
+		}
+		c.lastActive = c.lp.now
+		if !c.write(d, buf[:n]) {
+			return
+		}
+		if n == len(buf) && !noSpliceBulk.Load() && c.startSplice(d) {
+			c.splicePump(d) // a bulk transfer: see copyTCP
+			return
+		}
+		if n < len(buf) && fresh && !dir.hup {
+			return
+		}
+	}
+}
+
+// write sends p to direction d's destination; false if it could not all
+// go (the rest is pending) or the connection failed.
+func (c *loopConn) write(d int, p []byte) bool {
+	dir := &c.dirs[d]
+	for off := 0; off < len(p); {
+		n, errno := sendFD(c.fds[1-d], p[off:])
+		switch errno {
+		case 0:
+			off += n
+			dir.bytes += int64(n)
+		case unix.EINTR:
+		case unix.EAGAIN:
+			if dir.buf == nil {
+				dir.buf = copyBuffers.Get().(*[]byte)
+			}
+			dir.pending = append((*dir.buf)[:0], p[off:]...)
+			return false
+		default:
+			c.abort()
+			return false
+		}
+	}
+	return true
+}
+
+// flush writes direction d's pending bytes; true once none are left and
+// the connection is still open.
+func (c *loopConn) flush(d int) bool {
+	dir := &c.dirs[d]
+	if dir.inPipe > 0 {
+		return c.drainPipe(d)
+	}
+	p := dir.pending
+	dir.pending = nil
+	if !c.write(d, p) {
+		return false
+	}
+	copyBuffers.Put(dir.buf)
+	dir.buf = nil
+	if dir.eof {
+		c.passEOF(d)
+		return false
+	}
+	return true
+}
+
+func (c *loopConn) endOfInput(d int) {
+	c.dirs[d].eof = true
+	if !c.dirs[d].blocked() {
+		c.passEOF(d)
+	}
+}
+
+// passEOF half-closes direction d's destination and ends the connection
+// once both directions are done.
+func (c *loopConn) passEOF(d int) {
+	c.dirs[d].shut = true
+	shutdownWrite(c.fds[1-d])
+	if c.dirs[1-d].shut {
+		c.close()
+	}
+}
+
+// checkTimeouts runs at each sweep: connect timeout, then idle timeout.
+func (c *loopConn) checkTimeouts() {
+	if c.connecting {
+		if c.lp.now >= c.deadline {
+			c.connectFailed(unix.ETIMEDOUT)
+		}
+		return
+	}
+	if idle := c.settings.idleTimeout; idle > 0 && c.lp.now-c.lastActive >= idle {
+		c.abort()
+	}
+}
+
+// abort ends the connection at once: an error, a timeout or a hard stop.
+func (c *loopConn) abort() { c.close() }
+
+// close closes both sockets, settles the counters and frees c.
+func (c *loopConn) close() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	for i, fd := range c.fds {
+		if fd >= 0 {
+			c.lp.forget(fd)
+			closeFD(fd)
+			c.fds[i] = -1
+		}
+	}
+	for d := range c.dirs {
+		c.releaseBuffers(d)
+	}
+	if c.m != nil {
+		if !c.connecting {
+			c.cnt.active.Add(-1)
+			c.cnt.bytesUp.Add(c.dirs[0].bytes)
+			c.cnt.bytesDown.Add(c.dirs[1].bytes)
+		}
+		c.svc.bal.Done(c.m)
+		c.m = nil
+	}
+	c.lp.e.conns.wg.Done()
+	c.lp.release(c)
+}
+
+func (c *loopConn) releaseBuffers(d int) {
+	dir := &c.dirs[d]
+	if dir.buf != nil {
+		copyBuffers.Put(dir.buf)
+		dir.buf, dir.pending = nil, nil
+	}
+	if dir.pipe.ok() {
+		if dir.inPipe == 0 && len(c.lp.pipes) < maxKeptPipes {
+			c.lp.pipes = append(c.lp.pipes, dir.pipe)
+		} else {
+			dir.pipe.close()
+		}
+		dir.pipe = spliceBuf{}
+	}
+}

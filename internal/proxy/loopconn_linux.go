@@ -16,9 +16,11 @@ import (
 //
 // Sockets are edge-triggered: an event says that something changed, and the
 // relay must then take everything there is. A read shorter than the buffer
-// drained the socket, so the relay stops there unless the peer shut down
-// (the end of input is still to be read) or earlier events were left
-// unread (while dialing, or while the other side could not take more).
+// drained the socket (data that arrives later brings a new event), so the
+// relay stops there, saving the read that would return EAGAIN, unless the
+// peer shut down: then the end of input is still to be read. Events the
+// relay does not act on at once (while dialing, or while the destination is
+// full) still record a shutdown (direction.hup).
 type loopConn struct {
 	lp       *loop
 	index    int    // in lp.conns
@@ -146,7 +148,7 @@ func (c *loopConn) connected() {
 	c.cnt.total.Add(1)
 	c.cnt.active.Add(1)
 	c.lastActive = c.lp.now
-	c.pump(0, false) // what the client sent while the backend was dialed
+	c.pump(0) // what the client sent while the backend was dialed
 }
 
 // unserved refuses the client, as Engine.unserved does.
@@ -175,10 +177,10 @@ func (c *loopConn) handle(side int, events uint32) {
 		c.dirs[side].hup = true
 	}
 	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		c.pump(side, true)
+		c.pump(side)
 	}
 	if !c.closed && events&unix.EPOLLOUT != 0 && c.dirs[1-side].blocked() {
-		c.pump(1-side, false)
+		c.pump(1 - side)
 	}
 }
 
@@ -209,9 +211,8 @@ func (c *loopConn) handleConnecting(side int, events uint32) bool {
 	return !c.closed
 }
 
-// pump moves what direction d can move now. fresh: called for a new read
-// event, after which a short read means the source is drained.
-func (c *loopConn) pump(d int, fresh bool) {
+// pump moves what direction d can move now.
+func (c *loopConn) pump(d int) {
 	dir := &c.dirs[d]
 	if dir.blocked() && !c.flush(d) {
 		return
@@ -246,7 +247,7 @@ func (c *loopConn) pump(d int, fresh bool) {
 			c.splicePump(d) // a bulk transfer: see copyTCP
 			return
 		}
-		if n < len(buf) && fresh && !dir.hup {
+		if n < len(buf) && !dir.hup {
 			return
 		}
 	}
@@ -305,14 +306,15 @@ func (c *loopConn) endOfInput(d int) {
 	}
 }
 
-// passEOF half-closes direction d's destination and ends the connection
-// once both directions are done.
+// passEOF half-closes direction d's destination, or ends the connection
+// if the other direction is done too: then close(2) sends the FIN.
 func (c *loopConn) passEOF(d int) {
 	c.dirs[d].shut = true
-	shutdownWrite(c.fds[1-d])
 	if c.dirs[1-d].shut {
 		c.close()
+		return
 	}
+	shutdownWrite(c.fds[1-d])
 }
 
 // checkTimeouts runs at each sweep: connect timeout, then idle timeout.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -46,7 +47,7 @@ func newEventLoops(e *Engine) (eventLoops, error) {
 func newLoopGroup(e *Engine) (*loopGroup, error) {
 	g := &loopGroup{e: e}
 	for range max(1, runtime.GOMAXPROCS(0)) {
-		lp, err := newLoop(e)
+		lp, err := newLoop(e, g)
 		if err != nil {
 			g.close()
 			return nil, err
@@ -92,6 +93,27 @@ func (g *loopGroup) close() {
 	}
 }
 
+// balanceSlack is how many more connections than the least loaded loop a
+// loop carries before it passes new ones on. Which loop accepts is up to
+// the kernel, and long-lived connections would otherwise stay as unevenly
+// spread as they came: under keep-alive load one loop carried 27 of 50.
+const balanceSlack = 2
+
+// lessLoaded returns the loop that should carry a connection from's
+// accepted instead of from, or nil if from should carry it.
+func (g *loopGroup) lessLoaded(from *loop) *loop {
+	least := from
+	for _, lp := range g.loops {
+		if lp.load.Load() < least.load.Load() {
+			least = lp
+		}
+	}
+	if from.load.Load()-least.load.Load() < balanceSlack {
+		return nil
+	}
+	return least
+}
+
 // each runs f on every loop's goroutine and waits for all of them.
 func (g *loopGroup) each(f func(*loop) error) error {
 	errs := make([]error, len(g.loops))
@@ -108,6 +130,8 @@ func (g *loopGroup) each(f func(*loop) error) error {
 // command queue woken through an eventfd.
 type loop struct {
 	e      *Engine
+	group  *loopGroup
+	load   atomic.Int32 // connections carried; read by other loops
 	epfd   int
 	epoll  *os.File        // epfd, registered with Go's poller: see run
 	wait   syscall.RawConn // epoll's, to wait in Go's poller
@@ -163,7 +187,7 @@ const (
 	listenerEvents = unix.EPOLLIN | unix.EPOLLEXCLUSIVE
 )
 
-func newLoop(e *Engine) (*loop, error) {
+func newLoop(e *Engine, g *loopGroup) (*loop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -184,7 +208,7 @@ func newLoop(e *Engine) (*loop, error) {
 		epoll.Close()
 		return nil, os.NewSyscallError("eventfd", err)
 	}
-	lp := &loop{e: e, epfd: epfd, epoll: epoll, wait: wait, wakefd: wakefd, finished: make(chan struct{}),
+	lp := &loop{e: e, group: g, epfd: epfd, epoll: epoll, wait: wait, wakefd: wakefd, finished: make(chan struct{}),
 		scratch: make([]byte, copyBufferSize), events: make([]unix.EpollEvent, loopEvents), epoch: time.Now()}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
@@ -408,13 +432,25 @@ func (lp *loop) start(ll *loopListener, fd int) {
 		lp.handOff(ll, fd)
 		return
 	}
+	// Counted here, not where it is relayed: Shutdown's wait may begin
+	// before a loop it was passed to starts it.
+	lp.e.conns.wg.Add(1)
+	if to := lp.group.lessLoaded(lp); to != nil {
+		to.post(func() { to.relay(svc, settings, fd) })
+		return
+	}
+	lp.relay(svc, settings, fd)
+}
+
+// relay starts carrying a new client connection.
+func (lp *loop) relay(svc *service, settings *serviceSettings, fd int) {
 	c := lp.newConn(svc, settings, fd)
 	if errno := lp.register(fd, connEvents, fdEntry{conn: c, side: 0}); errno != 0 {
 		closeFD(fd)
 		lp.release(c)
+		lp.e.conns.wg.Done()
 		return
 	}
-	lp.e.conns.wg.Add(1)
 	c.dial()
 }
 

@@ -244,3 +244,25 @@ func TestListenerAddressForms(t *testing.T) {
 		t.Fatal("listen on port 99999 succeeded")
 	}
 }
+
+// TestLoopsShareLongLivedConnections: however the kernel hands out
+// accepts, long-lived connections end up spread evenly over the loops.
+func TestLoopsShareLongLivedConnections(t *testing.T) {
+	e, addr := startEngine(t, echoConfig(echoBackend(t)), nil)
+	g := e.loops.(*loopGroup)
+	if len(g.loops) < 2 {
+		t.Skip("one event loop (GOMAXPROCS 1)")
+	}
+	for i := range 40 {
+		c, r := dialTCP(t, addr)
+		fmt.Fprintf(c, "%d\n", i)
+		expectLine(t, r, fmt.Sprintf("echo %d\n", i))
+	}
+	least, most := int32(1<<30), int32(0)
+	for _, lp := range g.loops {
+		least, most = min(least, lp.load.Load()), max(most, lp.load.Load())
+	}
+	if most-least > balanceSlack {
+		t.Fatalf("loops carry between %d and %d connections, want at most %d apart", least, most, balanceSlack)
+	}
+}

@@ -66,6 +66,7 @@ func (lp *loop) newConn(svc *service, settings *serviceSettings, fd int) *loopCo
 	c.lastActive = lp.now
 	c.index = len(lp.conns)
 	lp.conns = append(lp.conns, c)
+	lp.load.Add(1)
 	return c
 }
 
@@ -76,6 +77,7 @@ func (lp *loop) release(c *loopConn) {
 		lp.conns[c.index].index = c.index
 		lp.conns[last] = nil
 		lp.conns = lp.conns[:last]
+		lp.load.Add(-1)
 	}
 	if len(lp.freeConns) < maxIdleWorkers {
 		lp.freeConns = append(lp.freeConns, c)

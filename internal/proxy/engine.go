@@ -114,13 +114,6 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, listeners: map[string]*listener{}}
 	e.conns.init()
-	if hostOnly && !opts.GoroutinesPerConnection {
-		loops, err := newEventLoops(e)
-		if err != nil {
-			return nil, fmt.Errorf("start event loops: %w", err)
-		}
-		e.loops = loops
-	}
 	noServices, noRoutes := map[string]*service{}, map[string]string{}
 	e.services.Store(&noServices)
 	e.routes.Store(&noRoutes)
@@ -128,6 +121,16 @@ func New(opts Options) (*Engine, error) {
 		if err := opts.Registry.Register(&collector{e: e}); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
+	}
+	if hostOnly && !opts.GoroutinesPerConnection {
+		loops, err := newEventLoops(e)
+		if err != nil {
+			if opts.Registry != nil {
+				opts.Registry.Unregister(&collector{e: e})
+			}
+			return nil, fmt.Errorf("start event loops: %w", err)
+		}
+		e.loops = loops
 	}
 	return e, nil
 }

@@ -266,3 +266,22 @@ func TestLoopsShareLongLivedConnections(t *testing.T) {
 		t.Fatalf("loops carry between %d and %d connections, want at most %d apart", least, most, balanceSlack)
 	}
 }
+
+// TestIPv6Backend: the loops connect to IPv6 backends too.
+func TestIPv6Backend(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			io.WriteString(c, "six\n")
+			c.Close()
+		}
+	}()
+	_, addr := startEngine(t, echoConfig(ln.Addr().String()), nil)
+	_, r := dialTCP(t, addr)
+	expectLine(t, r, "six\n")
+}

@@ -326,6 +326,20 @@ func TestHalfClose(t *testing.T) {
 	})
 }
 
+// TestHalfCloseRightAway: a client that sends its last bytes and shuts
+// down before the backend connection is up gets its answer.
+func TestHalfCloseRightAway(t *testing.T) {
+	inEachMode(t, func(t *testing.T) {
+		_, addr := startEngine(t, echoConfig(echoBackend(t)), nil)
+		for _, sent := range []string{"early", ""} {
+			c, r := dialTCP(t, addr)
+			io.WriteString(c, sent)
+			c.CloseWrite()
+			expectLine(t, r, fmt.Sprintf("bye after %q\n", sent))
+		}
+	})
+}
+
 func TestIdleTimeout(t *testing.T) {
 	inEachMode(t, func(t *testing.T) {
 		cfg := echoConfig(echoBackend(t))

@@ -230,6 +230,9 @@ func (lp *loop) post(f func()) {
 	}
 	defer lp.mu.Unlock()
 	lp.cmds = append(lp.cmds, f)
+	if len(lp.cmds) > 1 {
+		return // the first command's wake-up is still to come
+	}
 	one := [8]byte{1}
 	unix.Write(lp.wakefd, one[:]) // under mu: shutdown closes wakefd under it
 }

@@ -125,10 +125,7 @@ func New(opts Options) (*Engine, error) {
 	if hostOnly && !opts.GoroutinesPerConnection {
 		loops, err := newEventLoops(e)
 		if err != nil {
-			if opts.Registry != nil {
-				opts.Registry.Unregister(&collector{e: e})
-			}
-			return nil, fmt.Errorf("start event loops: %w", err)
+			opts.Logger.Warn("cannot start event loops; serving every connection with goroutines", "error", err)
 		}
 		e.loops = loops
 	}

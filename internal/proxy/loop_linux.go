@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"runtime"
@@ -49,7 +50,9 @@ func newLoopGroup(e *Engine) (*loopGroup, error) {
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		lp, err := newLoop(e, g)
 		if err != nil {
-			g.close()
+			for _, lp := range g.loops {
+				lp.discard()
+			}
 			return nil, err
 		}
 		g.loops = append(g.loops, lp)
@@ -68,8 +71,10 @@ func (g *loopGroup) listen(address string) (*loopListener, error) {
 	return &loopListener{fd: fd, addr: addr}, nil
 }
 
-// serve starts accepting on ll in every loop. EPOLLEXCLUSIVE wakes one
-// loop per incoming connection, not all of them.
+// serve starts accepting on ll in every loop. Each loop is told of every
+// waiting connection (EPOLLEXCLUSIVE would pick one only among threads
+// blocked in epoll_wait, and the loops wait in Go's poller instead); the
+// first to accept takes it, the others find the queue empty.
 func (g *loopGroup) serve(ll *loopListener) error {
 	return g.each(func(lp *loop) error { return lp.addListener(ll) })
 }
@@ -182,9 +187,9 @@ const (
 	acceptBatch   = 64
 	sweepInterval = 50 * time.Millisecond
 	// Event masks: connections are edge-triggered and registered once for
-	// everything; listeners are level-triggered and exclusive.
+	// everything; listeners are level-triggered.
 	connEvents     = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
-	listenerEvents = unix.EPOLLIN | unix.EPOLLEXCLUSIVE
+	listenerEvents = unix.EPOLLIN
 )
 
 func newLoop(e *Engine, g *loopGroup) (*loop, error) {
@@ -199,9 +204,12 @@ func newLoop(e *Engine, g *loopGroup) (*loop, error) {
 	}
 	epoll := os.NewFile(uintptr(epfd), "epoll")
 	wait, err := epoll.SyscallConn()
+	if err == nil {
+		err = epoll.SetReadDeadline(time.Time{}) // fails unless Go's poller took it
+	}
 	if err != nil {
 		epoll.Close()
-		return nil, err
+		return nil, fmt.Errorf("wait for an epoll set in Go's poller: %w", err)
 	}
 	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
@@ -217,6 +225,12 @@ func newLoop(e *Engine, g *loopGroup) (*loop, error) {
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
 	return lp, nil
+}
+
+// discard frees a loop that never ran.
+func (lp *loop) discard() {
+	unix.Close(lp.wakefd)
+	lp.epoll.Close()
 }
 
 // post queues f to run on the loop's goroutine. After stop, f runs at

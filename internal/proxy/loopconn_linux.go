@@ -134,6 +134,7 @@ func (c *loopConn) dial() {
 // way (the bytes wait as pending); an error is the connect's failure.
 func (c *loopConn) sendEarly() {
 	dir := &c.dirs[0]
+	drained := false // the client has nothing more now (a short read)
 	if !dir.blocked() && !dir.eof {
 		n, errno := readFD(c.fds[0], c.lp.scratch)
 		switch {
@@ -147,6 +148,7 @@ func (c *loopConn) sendEarly() {
 			return
 		}
 		c.lastActive = c.lp.now
+		drained = n < len(c.lp.scratch) && !dir.hup
 		dir.buf = copyBuffers.Get().(*[]byte)
 		dir.pending = append((*dir.buf)[:0], c.lp.scratch[:n]...)
 	}
@@ -162,7 +164,10 @@ func (c *loopConn) sendEarly() {
 			copyBuffers.Put(dir.buf)
 			dir.buf, dir.pending = nil, nil
 		}
-		c.connected()
+		c.established()
+		if dir.blocked() || !drained {
+			c.pump(0)
+		}
 	case unix.EAGAIN, unix.EINTR:
 	default:
 		c.connectFailed(errno)
@@ -189,13 +194,13 @@ func (c *loopConn) connectFailed(errno unix.Errno) {
 	c.dial()
 }
 
-func (c *loopConn) connected() {
+// established records that the backend connection is up.
+func (c *loopConn) established() {
 	c.connecting = false
 	reportSuccess(c.svc, c.m, c.cnt)
 	c.cnt.total.Add(1)
 	c.cnt.active.Add(1)
 	c.lastActive = c.lp.now
-	c.pump(0) // what the client sent while the backend was dialed
 }
 
 // unserved refuses the client, as Engine.unserved does.
@@ -254,7 +259,8 @@ func (c *loopConn) handleConnecting(side int, events uint32) bool {
 	if events&unix.EPOLLOUT == 0 {
 		return false
 	}
-	c.connected()
+	c.established()
+	c.pump(0) // what the client sent while the backend was dialed
 	return !c.closed
 }
 

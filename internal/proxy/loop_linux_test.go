@@ -285,3 +285,43 @@ func TestIPv6Backend(t *testing.T) {
 	_, r := dialTCP(t, addr)
 	expectLine(t, r, "six\n")
 }
+
+// TestLoopListenerOptionsReachAcceptedSockets: the options the loops set
+// once on a listening socket (TCP_NODELAY, keep-alive) are those of every
+// socket it accepts, which is what saves setting them per connection.
+func TestLoopListenerOptionsReachAcceptedSockets(t *testing.T) {
+	lfd, addr, err := listenSocket("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(lfd)
+	c, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var fd int
+	var errno syscall.Errno
+	waitFor(t, "the connection in the accept queue", func() bool {
+		fd, errno = acceptConn(lfd)
+		return errno != syscall.EAGAIN
+	})
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	defer syscall.Close(fd)
+	for _, o := range []struct {
+		name       string
+		level, opt int
+		want       int
+	}{
+		{"TCP_NODELAY", syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1},
+		{"SO_KEEPALIVE", syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1},
+		{"TCP_KEEPIDLE", syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, int(keepAliveIdle.Seconds())},
+	} {
+		got, err := syscall.GetsockoptInt(fd, o.level, o.opt)
+		if err != nil || got != o.want {
+			t.Errorf("accepted socket %s = %d (%v), want %d", o.name, got, err, o.want)
+		}
+	}
+}

@@ -87,13 +87,7 @@ func benchEngineNetwork(b *testing.B, network string, backends ...string) string
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	e, err := New(Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := e.Apply(context.Background(), cfg); err != nil {
-		b.Fatal(err)
-	}
+	e := newEngine(b, cfg, Options{})
 	b.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

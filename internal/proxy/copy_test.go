@@ -41,17 +41,11 @@ func TestHardStopCancelsDials(t *testing.T) {
 	cfg := echoConfig("192.0.2.1:9") // never dialed for real
 	cfg.Services[0].ConnectTimeout = proxyconfig.Duration{Duration: time.Hour}
 	cfg.Default()
-	e, err := New(Options{Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	e := newEngine(t, cfg, Options{Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		dialing <- struct{}{}
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Apply(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
 	c, r := dialTCP(t, e.Addr("127.0.0.1:0").String())
 	select {
 	case <-dialing:

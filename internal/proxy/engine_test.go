@@ -72,19 +72,28 @@ func startEngine(t *testing.T, cfg *proxyconfig.Config, reg prometheus.Registere
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(Options{Registry: reg, GoroutinesPerConnection: goroutineMode})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Apply(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
+	e := newEngine(t, cfg, Options{Registry: reg, GoroutinesPerConnection: goroutineMode})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		e.Shutdown(ctx)
 	})
 	return e, e.Addr(cfg.Listeners[0].Address).String()
+}
+
+// newEngine starts an engine with opts on cfg (defaulted); the caller
+// shuts it down.
+func newEngine(t testing.TB, cfg *proxyconfig.Config, opts Options) *Engine {
+	t.Helper()
+	cfg.Default()
+	e, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // goroutineMode is the mode startEngine and testEngine start engines in;
@@ -399,13 +408,7 @@ func TestGracefulDrain(t *testing.T) {
 	inEachMode(t, func(t *testing.T) {
 		cfg := echoConfig(echoBackend(t))
 		cfg.Default()
-		e, err := New(Options{GoroutinesPerConnection: goroutineMode})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Apply(context.Background(), cfg); err != nil {
-			t.Fatal(err)
-		}
+		e := newEngine(t, cfg, Options{GoroutinesPerConnection: goroutineMode})
 		addr := e.Addr("127.0.0.1:0").String()
 		c, r := dialTCP(t, addr)
 		io.WriteString(c, "before\n")
@@ -441,13 +444,7 @@ func TestDrainDeadlineCutsConnections(t *testing.T) {
 	inEachMode(t, func(t *testing.T) {
 		cfg := echoConfig(echoBackend(t))
 		cfg.Default()
-		e, err := New(Options{GoroutinesPerConnection: goroutineMode})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Apply(context.Background(), cfg); err != nil {
-			t.Fatal(err)
-		}
+		e := newEngine(t, cfg, Options{GoroutinesPerConnection: goroutineMode})
 		c, r := dialTCP(t, e.Addr("127.0.0.1:0").String())
 		io.WriteString(c, "x\n")
 		expectLine(t, r, "echo x\n")

@@ -282,13 +282,7 @@ func TestHopHardStopWhileBuffering(t *testing.T) {
 	mute, conns := tcpServer(t, func(c *net.TCPConn) { io.Copy(io.Discard, c) })
 	cfg := hopConfig(target{"mute", mute, true})
 	cfg.Default()
-	e, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Apply(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
+	e := newEngine(t, cfg, Options{})
 	c, r := dialTCP(t, e.Addr("127.0.0.1:0").String())
 	io.WriteString(c, "anyone?\n")
 	waitFor(t, "the hop's connection", func() bool { return conns.Load() == 1 })

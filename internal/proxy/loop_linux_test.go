@@ -129,13 +129,7 @@ func TestClientGoneWhileDialing(t *testing.T) {
 	cfg := echoConfig(unansweredBackend(t))
 	cfg.Services[0].ConnectTimeout = proxyconfig.Duration{Duration: time.Hour}
 	cfg.Default()
-	e, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Apply(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
+	e := newEngine(t, cfg, Options{})
 	c, _ := dialTCP(t, e.Addr("127.0.0.1:0").String())
 	waitFor(t, "the backend dial", func() bool { return e.Stats()[0].Backends[0].Failed == 0 && dialsInFlight(e) == 1 })
 	c.SetLinger(0)
@@ -172,13 +166,7 @@ func TestEventLoopsReleaseDescriptors(t *testing.T) {
 	refused := closedPort(t)
 	cfg := echoConfig(echo, refused)
 	cfg.Default()
-	e, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Apply(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
+	e := newEngine(t, cfg, Options{})
 	addr := e.Addr("127.0.0.1:0").String()
 	big := make([]byte, 1<<20)
 	for i := range 20 {

@@ -283,19 +283,12 @@ func (c *loopConn) pump(d int) {
 	buf := c.lp.scratch
 	for {
 		n, errno := readFD(c.fds[d], buf)
-		switch {
-		case errno == unix.EAGAIN:
-			return
-		case errno == unix.EINTR:
-			continue
-		case errno != 0:
-			c.abort()
-			return
-		case n == 0:
-			c.endOfInput(d)
+		if got := c.took(d, n, errno); got != gotData {
+			if got == tryAgain {
+				continue
+			}
 			return
 		}
-		c.lastActive = c.lp.now
 		if !c.write(d, buf[:n]) {
 			return
 		}
@@ -307,6 +300,35 @@ func (c *loopConn) pump(d int) {
 			return
 		}
 	}
+}
+
+// readResult is what a read (or splice) from a direction's source brought.
+type readResult int
+
+const (
+	gotData  readResult = iota // n bytes: pass them on
+	tryAgain                   // interrupted
+	stop                       // nothing now, end of input or an error: handled
+)
+
+// took handles the outcome of a read or splice from direction d's source:
+// end of input is passed on, an error ends the connection, and data
+// counts as activity.
+func (c *loopConn) took(d, n int, errno unix.Errno) readResult {
+	switch {
+	case errno == unix.EAGAIN:
+		return stop
+	case errno == unix.EINTR:
+		return tryAgain
+	case errno != 0:
+		c.abort()
+		return stop
+	case n == 0:
+		c.endOfInput(d)
+		return stop
+	}
+	c.lastActive = c.lp.now
+	return gotData
 }
 
 // write sends p to direction d's destination; false if it could not all

@@ -48,20 +48,13 @@ func (c *loopConn) splicePump(d int) {
 			return
 		}
 		n, errno := spliceFD(c.fds[d], dir.pipe.w, spliceChunk)
-		switch {
-		case errno == unix.EAGAIN:
-			return
-		case errno == unix.EINTR:
-			continue
-		case errno != 0:
-			c.abort()
-			return
-		case n == 0:
-			c.endOfInput(d)
+		if got := c.took(d, n, errno); got != gotData {
+			if got == tryAgain {
+				continue
+			}
 			return
 		}
 		dir.inPipe = n
-		c.lastActive = c.lp.now
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/requeue"
 )
 
 // backendServiceField indexes pools by the Service they forward to.
@@ -56,7 +57,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsUsingService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsUsingSlice)).
 		Watches(&gatewayv1alpha1.TailscaleTailnet{}, handler.EnqueueRequestsFromMapFunc(r.poolsOnTailnet)).
-		Complete(r)
+		Complete(requeue.OnConflict(r))
 }
 
 func (r *Reconciler) setDefaults(mgr ctrl.Manager) {

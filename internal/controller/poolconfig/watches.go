@@ -14,6 +14,7 @@ import (
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/requeue"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/services"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 )
@@ -35,7 +36,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfSlice)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.poolsTrustingBundle)).
 		Named("poolconfig").
-		Complete(r)
+		Complete(requeue.OnConflict(r))
 }
 
 // enqueuePoolsOf enqueues every pool a TailscaleServices selects.

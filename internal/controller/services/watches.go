@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/requeue"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 )
 
@@ -24,7 +25,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&gatewayv1alpha1.TailscaleServices{}, builder.WithPredicates(specOrDeletion)).
 		Watches(&gatewayv1alpha1.TailscaleEndpoints{}, PoolEvents(mgr.GetClient(), enqueueServices)).
 		Named("tailscaleservices").
-		Complete(r)
+		Complete(requeue.OnConflict(r))
 }
 
 // specOrDeletion ignores the controller's own status writes.

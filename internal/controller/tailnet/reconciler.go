@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/requeue"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
@@ -126,7 +127,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&gatewayv1alpha1.TailscaleTailnet{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tailnetsOfSecret)).
 		Named("tailscaletailnet").
-		Complete(r)
+		Complete(requeue.OnConflict(r))
 }
 
 // tailnetsOfSecret finds the tailnets whose OAuth Secret changed.

@@ -1,14 +1,18 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -312,4 +316,82 @@ func TestLoopListenerOptionsReachAcceptedSockets(t *testing.T) {
 			t.Errorf("accepted socket %s = %d (%v), want %d", o.name, got, err, o.want)
 		}
 	}
+}
+
+// TestLoopsOutOfDescriptors: when accept fails for want of descriptors
+// (EMFILE), a loop pauses that listener instead of spinning on it, and
+// accepts the waiting connection once descriptors are free again. The
+// engine and its clients run in a child process whose descriptor limit the
+// test lowers; the backend stays in this one.
+func TestLoopsOutOfDescriptors(t *testing.T) {
+	backend := os.Getenv("TSGW_EMFILE_BACKEND")
+	if backend == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLoopsOutOfDescriptors$", "-test.v")
+		cmd.Env = append(os.Environ(), "TSGW_EMFILE_BACKEND="+echoBackend(t))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "--- PASS: TestLoopsOutOfDescriptors") {
+			t.Fatalf("child did not pass:\n%s", out)
+		}
+		return
+	}
+	var logs lockedBuffer
+	e := newEngine(t, echoConfig(backend), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	t.Cleanup(func() { // after the clients' cleanups close them
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.Shutdown(ctx)
+	})
+	addr := e.Addr("127.0.0.1:0").String()
+	echo := func(c *net.TCPConn, r *bufio.Reader, line string) {
+		t.Helper()
+		io.WriteString(c, line+"\n")
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		expectLine(t, r, "echo "+line+"\n")
+	}
+	warm, warmR := dialTCP(t, addr) // whatever a first connection opens once
+	echo(warm, warmR, "warm-up")
+	warm.Close()
+	waitFor(t, "the warm-up connection closed", func() bool { return backendStats(e, "e0").Active == 0 })
+
+	// A served connection takes three descriptors: the client's here, and
+	// the engine's two. Room for three of them and one more client socket
+	// leaves the fourth connection waiting for the engine to accept it.
+	const served = 3
+	limit := uint64(openDescriptors(t) + 3*served + 1)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
+		t.Skip("cannot lower the descriptor limit:", err)
+	}
+	var conns []*net.TCPConn
+	for i := range served {
+		c, r := dialTCP(t, addr)
+		echo(c, r, fmt.Sprint(i))
+		conns = append(conns, c)
+	}
+	waiting, waitingR := dialTCP(t, addr)
+	waitFor(t, "the listener paused", func() bool { return strings.Contains(logs.String(), "accept failed") })
+	for _, c := range conns {
+		c.Close()
+	}
+	echo(waiting, waitingR, "accepted after the pause")
+}
+
+// lockedBuffer is a bytes.Buffer for a logger written from the loops.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

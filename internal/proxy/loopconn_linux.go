@@ -34,6 +34,7 @@ type loopConn struct {
 	connecting bool
 	closed     bool
 	deadline   time.Duration // of the connect in progress, on the loop's clock
+	started    time.Duration // accepted, on the loop's clock
 	lastActive time.Duration // last read that returned data
 	dirs       [2]direction  // 0: client → backend, 1: backend → client
 }
@@ -63,7 +64,7 @@ func (lp *loop) newConn(svc *service, settings *serviceSettings, fd int) *loopCo
 	}
 	c.lp, c.svc, c.settings = lp, svc, settings
 	c.fds = [2]int{fd, -1}
-	c.lastActive = lp.now
+	c.lastActive, c.started = lp.now, lp.now
 	c.index = len(lp.conns)
 	lp.conns = append(lp.conns, c)
 	lp.load.Add(1)

@@ -80,10 +80,13 @@ func (lp *loop) release(c *loopConn) {
 		lp.conns = lp.conns[:last]
 		lp.load.Add(-1)
 	}
-	if len(lp.freeConns) < maxIdleWorkers {
+	if len(lp.freeConns) < maxFreeConns {
 		lp.freeConns = append(lp.freeConns, c)
 	}
 }
+
+// maxFreeConns bounds the connection records a loop keeps for reuse.
+const maxFreeConns = 1024
 
 // dial picks backends until a connect starts; the outcome comes as an
 // event on the backend socket (or the connect timeout, see checkTimeouts).

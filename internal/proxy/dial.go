@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"net"
+	"net/netip"
 )
 
 // backendDialer dials backends on the host network, the default DialFunc.
@@ -18,6 +19,13 @@ import (
 // system call. Not Dialer.DialTCP, which would skip the resolver for IP
 // literals: it binds the socket to its zero local address, one more call.
 var backendDialer = net.Dialer{KeepAlive: -1, ControlContext: rawConnect}
+
+// ipLiteral parses a backend address that can be connected to without
+// resolving a name: an IP address (without an IPv6 zone) and a port.
+func ipLiteral(address string) (netip.AddrPort, bool) {
+	ap, err := netip.ParseAddrPort(address)
+	return ap, err == nil && ap.Addr().Zone() == ""
+}
 
 // dialBackendTCP is the default DialFunc.
 func dialBackendTCP(ctx context.Context, network, address string) (net.Conn, error) {

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"net/netip"
 	"os"
 	"time"
 
@@ -97,8 +96,8 @@ func (c *loopConn) dial() {
 			c.unserved()
 			return
 		}
-		ap, err := netip.ParseAddrPort(m.Backend().Address)
-		if err != nil { // a reload turned the address into a name since accept
+		ap, ok := ipLiteral(m.Backend().Address)
+		if !ok { // a reload turned the address into a name since accept
 			c.svc.bal.Done(m)
 			continue
 		}

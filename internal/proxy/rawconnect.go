@@ -21,8 +21,8 @@ import (
 // (EALREADY) and goes on as it always does: waiting for writability and
 // reading SO_ERROR. Errors are left for Go's connect to find and report.
 func rawConnect(_ context.Context, _, address string, c syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil || ap.Addr().Zone() != "" {
+	ap, ok := ipLiteral(address)
+	if !ok {
 		return nil // not a plain IP literal: Go connects alone
 	}
 	return c.Control(func(fd uintptr) { connectRaw(fd, ap) })

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"sync/atomic"
 	"time"
@@ -215,6 +214,6 @@ func isHostIPAddress(b *proxyconfig.Backend) bool {
 	if b.Network == proxyconfig.NetworkTailnet {
 		return false
 	}
-	ap, err := netip.ParseAddrPort(b.Address)
-	return err == nil && ap.Addr().Zone() == ""
+	_, ok := ipLiteral(b.Address)
+	return ok
 }

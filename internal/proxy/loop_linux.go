@@ -541,7 +541,7 @@ func (lp *loop) sweep() {
 
 func (lp *loop) abortAll() {
 	for len(lp.conns) > 0 {
-		lp.conns[len(lp.conns)-1].abort()
+		lp.conns[len(lp.conns)-1].close()
 	}
 }
 

@@ -144,7 +144,7 @@ func (c *loopConn) sendEarly() {
 		case errno == unix.EAGAIN || errno == unix.EINTR:
 			return // nothing yet: events will tell
 		case errno != 0:
-			c.abort()
+			c.close()
 			return
 		case n == 0:
 			dir.eof = true // passed on once connected
@@ -245,7 +245,7 @@ func (c *loopConn) handle(side int, events uint32) {
 func (c *loopConn) handleConnecting(side int, events uint32) bool {
 	if side == 0 {
 		if events&unix.EPOLLERR != 0 {
-			c.abort() // the client is gone
+			c.close() // the client is gone
 		} else if events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
 			c.dirs[0].hup = true
 		}
@@ -324,7 +324,7 @@ func (c *loopConn) took(d, n int, errno unix.Errno) readResult {
 	case errno == unix.EINTR:
 		return tryAgain
 	case errno != 0:
-		c.abort()
+		c.close()
 		return stop
 	case n == 0:
 		c.endOfInput(d)
@@ -352,7 +352,7 @@ func (c *loopConn) write(d int, p []byte) bool {
 			dir.pending = append((*dir.buf)[:0], p[off:]...)
 			return false
 		default:
-			c.abort()
+			c.close()
 			return false
 		}
 	}
@@ -407,14 +407,12 @@ func (c *loopConn) checkTimeouts() {
 		return
 	}
 	if idle := c.settings.idleTimeout; idle > 0 && c.lp.now-c.lastActive >= idle {
-		c.abort()
+		c.close()
 	}
 }
 
-// abort ends the connection at once: an error, a timeout or a hard stop.
-func (c *loopConn) abort() { c.close() }
-
-// close closes both sockets, settles the counters and frees c.
+// close ends the connection, at its end or at once (an error, a timeout,
+// a hard stop): it closes both sockets, settles the counters and frees c.
 func (c *loopConn) close() {
 	if c.closed {
 		return

@@ -72,7 +72,7 @@ func (c *loopConn) drainPipe(d int) bool {
 		case unix.EAGAIN:
 			return false
 		default:
-			c.abort()
+			c.close()
 			return false
 		}
 	}

@@ -48,7 +48,7 @@ type Options struct {
 	// GoroutinesPerConnection serves host-network listeners with goroutines
 	// per connection, as tailnet listeners always are, instead of the event
 	// loops (Linux, default Dial and Listen only; see loop_linux.go). For
-	// tests and comparisons.
+	// tests, which run the engine both ways.
 	GoroutinesPerConnection bool
 }
 

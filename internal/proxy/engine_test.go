@@ -323,16 +323,26 @@ func expectLine(t *testing.T, r *bufio.Reader, want string) {
 func TestHalfClose(t *testing.T) {
 	inEachMode(t, func(t *testing.T) {
 		_, addr := startEngine(t, echoConfig(echoBackend(t)), nil)
-		c, r := dialTCP(t, addr)
-		io.WriteString(c, "hello\n")
-		expectLine(t, r, "echo hello\n")
-		io.WriteString(c, "partial")
-		c.CloseWrite()
-		expectLine(t, r, "bye after \"partial\"\n")
-		if _, err := r.ReadByte(); err != io.EOF {
-			t.Fatalf("after the backend closed: %v, want EOF", err)
-		}
+		halfCloseExchange(t, addr, []string{"hello"}, "partial")
 	})
+}
+
+// halfCloseExchange talks to an echoBackend through addr: each of lines
+// echoed, then last sent without a newline and the client's side shut
+// down; the backend's goodbye must name last, then the connection end.
+func halfCloseExchange(t *testing.T, addr string, lines []string, last string) {
+	t.Helper()
+	c, r := dialTCP(t, addr)
+	for _, l := range lines {
+		io.WriteString(c, l+"\n")
+		expectLine(t, r, "echo "+l+"\n")
+	}
+	io.WriteString(c, last)
+	c.CloseWrite()
+	expectLine(t, r, fmt.Sprintf("bye after %q\n", last))
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("after the backend closed: %v, want EOF", err)
+	}
 }
 
 // TestHalfCloseRightAway: a client that sends its last bytes and shuts
@@ -341,10 +351,7 @@ func TestHalfCloseRightAway(t *testing.T) {
 	inEachMode(t, func(t *testing.T) {
 		_, addr := startEngine(t, echoConfig(echoBackend(t)), nil)
 		for _, sent := range []string{"early", ""} {
-			c, r := dialTCP(t, addr)
-			io.WriteString(c, sent)
-			c.CloseWrite()
-			expectLine(t, r, fmt.Sprintf("bye after %q\n", sent))
+			halfCloseExchange(t, addr, nil, sent)
 		}
 	})
 }

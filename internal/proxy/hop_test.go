@@ -154,23 +154,8 @@ func TestHopHalfCloseWhileBuffering(t *testing.T) {
 	cfg.Services[0].Backends[0].Network = proxyconfig.NetworkTailnet
 	e, addr := startEngine(t, cfg, nil)
 
-	c, r := dialTCP(t, addr)
-	io.WriteString(c, "only")
-	c.CloseWrite()
-	expectLine(t, r, "bye after \"only\"\n")
-	if _, err := r.ReadByte(); err != io.EOF {
-		t.Fatalf("after the backend closed: %v, want EOF", err)
-	}
-
-	c, r = dialTCP(t, addr)
-	io.WriteString(c, "hello\n")
-	expectLine(t, r, "echo hello\n")
-	io.WriteString(c, "partial")
-	c.CloseWrite()
-	expectLine(t, r, "bye after \"partial\"\n")
-	if _, err := r.ReadByte(); err != io.EOF {
-		t.Fatalf("after the backend closed: %v, want EOF", err)
-	}
+	halfCloseExchange(t, addr, nil, "only")
+	halfCloseExchange(t, addr, []string{"hello"}, "partial")
 	if st := e.Stats()[0].Backends[0]; st.Failed != 0 || st.Ejected {
 		t.Fatalf("healthy hop: %+v", st)
 	}

@@ -366,10 +366,7 @@ func TestLoopsOutOfDescriptors(t *testing.T) {
 	// the engine's two. Room for three of them and one more client socket
 	// leaves the fourth connection waiting for the engine to accept it.
 	const served = 3
-	limit := uint64(openDescriptors(t) + 3*served + 1)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
-		t.Skip("cannot lower the descriptor limit:", err)
-	}
+	leaveFreeDescriptors(t, 3*served+1)
 	var conns []*net.TCPConn
 	for i := range served {
 		c, r := dialTCP(t, addr)
@@ -382,6 +379,40 @@ func TestLoopsOutOfDescriptors(t *testing.T) {
 		c.Close()
 	}
 	echo(waiting, waitingR, "accepted after the pause")
+}
+
+// leaveFreeDescriptors lowers the descriptor limit and takes every slot
+// under it but n. The limit bounds descriptor numbers, not how many are
+// open, so counting open descriptors cannot tell how many more fit: some
+// may sit above the limit, and holes below it are reused first.
+func leaveFreeDescriptors(t *testing.T, n int) {
+	t.Helper()
+	limit := uint64(openDescriptors(t) + n + 16)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
+		t.Skip("cannot lower the descriptor limit:", err)
+	}
+	var fillers []int
+	for {
+		fd, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err == syscall.EMFILE {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fillers = append(fillers, fd)
+	}
+	if len(fillers) < n {
+		t.Fatalf("only %d descriptors free under the limit, want %d", len(fillers), n)
+	}
+	for _, fd := range fillers[:n] {
+		syscall.Close(fd)
+	}
+	t.Cleanup(func() {
+		for _, fd := range fillers[n:] {
+			syscall.Close(fd)
+		}
+	})
 }
 
 // lockedBuffer is a bytes.Buffer for a logger written from the loops.

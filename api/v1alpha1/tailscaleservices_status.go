@@ -16,6 +16,10 @@ const (
 	// ConditionAutoProvisioned, with an endpointTemplate, says whether a
 	// pool was created from it, or why not.
 	ConditionAutoProvisioned = "AutoProvisioned"
+	// ConditionClusterServiceReady (informational) says whether the
+	// in-cluster Service <name>-vip, through which clients in the cluster
+	// and Envoy Gateway reach the VIP service, is in place.
+	ConditionClusterServiceReady = "ClusterServiceReady"
 )
 
 // TailscaleServicesStatus is the VIP service as it is.

@@ -8,10 +8,12 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -23,6 +25,7 @@ import (
 	servicesctrl "github.com/tailscale-gateway/tailscale-gateway/internal/controller/services"
 	tailnetctrl "github.com/tailscale-gateway/tailscale-gateway/internal/controller/tailnet"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/selection"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 )
@@ -65,6 +68,10 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElectionID:        "tailscale-gateway-operator",
 		LeaderElectionNamespace: opts.Namespace,
 		Controller:              config.Controller{SkipNameValidation: ptr.To(opts.SharedProcess)},
+		// Only the proxy pods are of interest: do not cache every pod.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{pool.LabelManagedBy: pool.ManagedBy})},
+		}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)

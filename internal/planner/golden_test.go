@@ -28,7 +28,10 @@ type input struct {
 type output struct {
 	VIPService   tsapi.VIPService              `json:"vipService"`
 	ProxyConfigs map[string]proxyconfig.Config `json:"proxyConfigs"`
-	Status       any                           `json:"status"`
+	// ClusterPorts are each pool's EndpointSlice ports of the in-cluster
+	// Service.
+	ClusterPorts map[string]map[string][]planner.ClusterPort `json:"clusterPorts"`
+	Status       any                                         `json:"status"`
 }
 
 func TestGolden(t *testing.T) {
@@ -71,6 +74,7 @@ func plan(t *testing.T, file string) []byte {
 	out := output{
 		VIPService:   planner.DesiredVIPService(o.Service, coordination.ForOwner(o.Registry, entry, o.Now.Time)),
 		ProxyConfigs: map[string]proxyconfig.Config{},
+		ClusterPorts: map[string]map[string][]planner.ClusterPort{},
 		Status:       planner.Status(o),
 	}
 	for _, p := range o.Service.Pools {
@@ -84,6 +88,7 @@ func plan(t *testing.T, file string) []byte {
 			t.Errorf("config of pool %s is invalid: %v", p.Name, err)
 		}
 		out.ProxyConfigs[p.Name] = cfg
+		out.ClusterPorts[p.Name] = planner.ClusterPorts(p, []planner.Service{o.Service})
 	}
 	b, err := yaml.Marshal(out)
 	if err != nil {

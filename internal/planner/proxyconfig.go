@@ -57,23 +57,45 @@ func PoolConfig(p Pool, controlURL string, services []Service) proxyconfig.Confi
 			Address: listenAddr(port), Network: proxyconfig.NetworkTailnet, Service: svc.Name,
 		})
 	}
-	if !p.hostsVIPService() {
-		return cfg
+	hosted := hostedPorts(p, services)
+	podPorts := allocatePodPorts(hosted)
+	for _, h := range hosted {
+		cfg.Services = append(cfg.Services, h.config)
+		cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
+			Address: listenAddr(h.port), Network: proxyconfig.NetworkTailnet, VIPService: h.service.VIPName(), Service: h.config.Name,
+		}, proxyconfig.Listener{
+			// In-cluster clients, through the TailscaleServices' Service.
+			Address: listenAddr(podPorts[h.config.Name]), Network: proxyconfig.NetworkPod, Service: h.config.Name,
+		})
 	}
+	return cfg
+}
+
+// hostedPort is one port of a VIP service a pool hosts.
+type hostedPort struct {
+	service Service
+	port    int32
+	config  proxyconfig.Service
+}
+
+// hostedPorts are the VIP service ports the pool's machines serve: every
+// TCP port of every service selecting it, if the pool accepts tailnet
+// clients and the port has something to balance over.
+func hostedPorts(p Pool, services []Service) []hostedPort {
+	if !p.hostsVIPService() {
+		return nil
+	}
+	var out []hostedPort
 	for _, s := range services {
-		name := s.VIPName()
 		for _, port := range vipTCPPorts(s) {
 			svc := vipService(s, p.Name, port)
 			if len(svc.Backends) == 0 {
 				continue // nothing to balance over: do not advertise
 			}
-			cfg.Services = append(cfg.Services, svc)
-			cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
-				Address: listenAddr(port), Network: proxyconfig.NetworkTailnet, VIPService: name, Service: svc.Name,
-			})
+			out = append(out, hostedPort{service: s, port: port, config: svc})
 		}
 	}
-	return cfg
+	return out
 }
 
 // vipService is one port of a VIP service as the host pool balances it:

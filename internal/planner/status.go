@@ -40,6 +40,9 @@ type Observed struct {
 	ProvisionProblem *Problem `json:"provisionProblem,omitempty"`
 	// Discovered are the VIP services service discovery matched.
 	Discovered []string `json:"discovered,omitempty"`
+	// ClusterServiceProblem says why the in-cluster Service could not be
+	// written (ClusterServiceCheck's problems are found by Status itself).
+	ClusterServiceProblem *Problem `json:"clusterServiceProblem,omitempty"`
 	// Registered is when the VIP service was last written by us.
 	Registered *metav1.Time `json:"registered,omitempty"`
 	// Previous status, for the times that carry forward.
@@ -310,6 +313,7 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	if o.Service.Object.Spec.EndpointTemplate != nil {
 		out = append(out, provisionedCondition(o, cond))
 	}
+	out = append(out, clusterServiceCondition(o, cond))
 	total, healthy := v.counts(o)
 	if healthy > 0 {
 		out = append(out, cond(gatewayv1alpha1.ConditionHealthy, true, "BackendsHealthy", fmt.Sprintf("%d of %d backends are healthy", healthy, total)))
@@ -318,7 +322,8 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	}
 	ready := true
 	for _, c := range out {
-		informational := c.Type == gatewayv1alpha1.ConditionDiscovered || c.Type == gatewayv1alpha1.ConditionAutoProvisioned
+		informational := c.Type == gatewayv1alpha1.ConditionDiscovered || c.Type == gatewayv1alpha1.ConditionAutoProvisioned ||
+			c.Type == gatewayv1alpha1.ConditionClusterServiceReady
 		ready = ready && (c.Status == metav1.ConditionTrue || informational)
 	}
 	msg := "the VIP service is registered and served by healthy backends"

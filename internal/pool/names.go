@@ -73,4 +73,5 @@ const (
 	EnvPodName      = "POD_NAME"
 	EnvPodNamespace = "POD_NAMESPACE"
 	EnvPool         = "TSGW_POOL"
+	EnvPodIP        = "POD_IP"
 )

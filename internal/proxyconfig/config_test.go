@@ -104,6 +104,12 @@ services:
     backends: [{name: x, address: "x:1"}]
 `, []string{"services[0].backends[1].name: duplicate backend", "services[1].name: duplicate service"}},
 		{"no backends", "services: [{name: web}]", []string{"services[0].backends: at least one backend is required"}},
+		{"pod listener outside pod mode", strings.Replace(base, "service: web}", "service: web, network: pod}", 1),
+			[]string{"listeners[0].network: pod needs a tailnet section (pod mode)"}},
+		{"pod backend", "tailnet: {controlURL: http://c}\n" + strings.Replace(base, `9001"}`, `9001", network: pod}`, 1),
+			[]string{"services[0].backends[0].network: must be tcp or tailnet (got \"pod\")"}},
+		{"unknown listener network", strings.Replace(base, "service: web}", "service: web, network: lan}", 1),
+			[]string{"listeners[0].network: must be tcp, tailnet or pod (got \"lan\")"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

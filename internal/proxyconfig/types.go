@@ -27,6 +27,10 @@ const (
 	// NetworkTailnet is the proxy's tailnet node: listeners bind its
 	// tailnet addresses, backends are dialed through the tailnet.
 	NetworkTailnet = "tailnet"
+	// NetworkPod, for listeners in pod mode, is the pod's own address
+	// (POD_IP; every address when unset): in-cluster clients come in
+	// there. Standalone mode has no pod, so it refuses it.
+	NetworkPod = "pod"
 )
 
 // Tailnet says how the proxy joins its tailnet.
@@ -49,7 +53,7 @@ type Listener struct {
 	Address string `json:"address"`
 	// Service names an entry of services.
 	Service string `json:"service"`
-	// Network is tcp (default) or tailnet.
+	// Network is tcp (default), tailnet or pod.
 	Network string `json:"network,omitempty"`
 	// VIPService, on the tailnet network, advertises and serves this
 	// Tailscale VIP service ("svc:name") on the port of Address instead

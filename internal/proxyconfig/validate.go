@@ -45,7 +45,7 @@ func (c *Config) Validate() error {
 	for i, l := range c.Listeners {
 		path := fmt.Sprintf("listeners[%d]", i)
 		v.hostPort(path+".address", l.Address, 0)
-		v.network(path+".network", l.Network, c.Tailnet != nil)
+		v.network(path+".network", l.Network, c.Tailnet != nil, true)
 		if l.VIPService != "" && l.Network != NetworkTailnet {
 			v.add(path+".vipService", "needs network: tailnet")
 		}
@@ -114,19 +114,23 @@ func (v *validator) service(path string, s *Service) {
 		if b.Protocol != "" {
 			v.protocol(bp+".protocol", b.Protocol)
 		}
-		v.network(bp+".network", b.Network, true)
+		v.network(bp+".network", b.Network, true, false)
 	}
 }
 
-// network checks a listener's or backend's network; tailnet needs the
-// tailnet section (the validator is told whether the file has one).
-func (v *validator) network(path, network string, tailnet bool) {
-	switch network {
-	case "", NetworkTCP:
-	case NetworkTailnet:
-		if !tailnet {
-			v.add(path, "tailnet needs a tailnet section (pod mode)")
-		}
+// network checks a listener's or backend's network; tailnet and pod need
+// the tailnet section (the validator is told whether the file has one),
+// and pod is for listeners only.
+func (v *validator) network(path, network string, tailnet, listener bool) {
+	switch {
+	case network == "" || network == NetworkTCP:
+	case network == NetworkTailnet && !tailnet:
+		v.add(path, "tailnet needs a tailnet section (pod mode)")
+	case network == NetworkPod && !tailnet:
+		v.add(path, "pod needs a tailnet section (pod mode)")
+	case network == NetworkTailnet, network == NetworkPod && listener:
+	case listener:
+		v.add(path, "must be tcp, tailnet or pod (got %q)", network)
 	default:
 		v.add(path, "must be tcp or tailnet (got %q)", network)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/lab/podrunner"
 )
 
 // convergeTimeout bounds how long a new service may take to serve: pools'
@@ -41,6 +42,22 @@ func TestWeighted(t *testing.T) {
 	if got := l.share("east"); math.Abs(got-0.70) > 0.05 {
 		t.Errorf("east got %.1f%% of %d connections, want 70%% ± 5", 100*got, l.total())
 	}
+
+	// Inside the cluster, through the in-cluster Service's endpoints (every
+	// machine of both pools), the same weights apply.
+	t.Run("in the cluster", func(t *testing.T) {
+		if ok, why := podrunner.PodNetwork(); !ok {
+			t.Skip("the lab's pods cannot be Service endpoints here:", why)
+		}
+		s.waitStatus(ctx, "ClusterServiceReady", conditionTrue(gatewayv1alpha1.ConditionClusterServiceReady))
+		addrs := s.inClusterEndpoints(ctx, 4)
+		in := sendUntilWith(ctx, endpointsClient(addrs), "http://"+s.clusterService()+"/", 8, func(i int) bool { return i < n })
+		t.Logf("%d in-cluster connections over %v: %s", n, addrs, in)
+		checkLoad(t, in, n)
+		if got := in.share("east"); math.Abs(got-0.70) > 0.05 {
+			t.Errorf("in the cluster, east got %.1f%% of %d connections, want 70%% ± 5", 100*got, in.total())
+		}
+	})
 }
 
 // TestRoundRobin: round-robin over two pools of two machines each, one

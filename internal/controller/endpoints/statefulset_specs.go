@@ -70,6 +70,7 @@ func proxyEnv(ep *gatewayv1alpha1.TailscaleEndpoints) []corev1.EnvVar {
 	return []corev1.EnvVar{
 		{Name: pool.EnvPodName, ValueFrom: fieldRef("metadata.name")},
 		{Name: pool.EnvPodNamespace, ValueFrom: fieldRef("metadata.namespace")},
+		{Name: pool.EnvPodIP, ValueFrom: fieldRef("status.podIP")},
 		{Name: pool.EnvPool, Value: ep.Name},
 	}
 }

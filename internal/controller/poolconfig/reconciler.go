@@ -1,7 +1,9 @@
 // Package poolconfig is the proxy-config controller: for each pool it
 // renders, through the planner, the ConfigMap its proxies read (the pool's
-// own ports and every VIP service that selects the pool). It is the only
-// writer of those ConfigMaps.
+// own ports and every VIP service that selects the pool), and the
+// EndpointSlices that put the pool's pods behind the in-cluster Services of
+// those VIP services, on the pod ports that configuration opens. It is the
+// only writer of both.
 package poolconfig
 
 import (
@@ -33,7 +35,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaletailnets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleendpoints;tailscaleservices,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets;pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;update;delete
 
 // Reconcile renders one pool's ConfigMap.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -61,7 +64,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	return reconcile.Result{}, r.apply(ctx, ep, string(rendered))
+	if err := r.apply(ctx, ep, string(rendered)); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{}, r.applySlices(ctx, ep, services, planner.ClusterPorts(self, services))
 }
 
 // hostedServices are the TailscaleServices that select the pool, each with

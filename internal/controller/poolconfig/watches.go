@@ -17,6 +17,7 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/requeue"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/services"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 )
 
 type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
@@ -24,7 +25,7 @@ type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 // SetupWithManager watches what a pool's configuration is made of: the pool,
 // every pool sharing a VIP service with it (their machines are its
 // backends), the TailscaleServices, and the backend Services and
-// EndpointSlices.
+// EndpointSlices; and the pool's pods, which its EndpointSlices list.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	return ctrl.NewControllerManagedBy(mgr).
@@ -35,6 +36,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsForwardingTo)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfSlice)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.poolsTrustingBundle)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(poolOfPod)).
 		Named("poolconfig").
 		Complete(requeue.OnConflict(r))
 }
@@ -64,12 +66,34 @@ func (r *Reconciler) serviceEvents() handler.EventHandler {
 	}
 }
 
-// poolsForwardingTo maps a Service to the pools whose backend it is.
+// poolsForwardingTo maps a Service to the pools whose backend it is, and
+// an in-cluster Service of a TailscaleServices to the pools it selects
+// (their EndpointSlices wait for it).
 func (r *Reconciler) poolsForwardingTo(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.poolsWithBackend(ctx, obj.GetNamespace(), obj.GetName())
+	out := r.poolsWithBackend(ctx, obj.GetNamespace(), obj.GetName())
+	name := obj.GetLabels()[services.LabelTailscaleServices]
+	if name == "" {
+		return out
+	}
+	ts := &gatewayv1alpha1.TailscaleServices{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}, ts); err != nil {
+		return out
+	}
+	eps, err := observe.SelectedPools(ctx, r.Client, ts)
+	if err != nil {
+		return out
+	}
+	for _, ep := range eps {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ep)})
+	}
+	return out
 }
 
 func (r *Reconciler) poolsOfSlice(ctx context.Context, obj client.Object) []reconcile.Request {
+	if labels := obj.GetLabels(); labels[discoveryv1.LabelManagedBy] == SliceManager {
+		// One of ours, changed or deleted by someone else: put it back.
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: labels[pool.LabelPool]}}}
+	}
 	name := obj.GetLabels()[discoveryv1.LabelServiceName]
 	if name == "" {
 		return nil
@@ -124,4 +148,14 @@ func namesBundle(ts *gatewayv1alpha1.TailscaleServices, secret string) bool {
 		}
 	}
 	return false
+}
+
+// poolOfPod maps a proxy pod to its pool.
+func poolOfPod(_ context.Context, obj client.Object) []reconcile.Request {
+	labels := obj.GetLabels()
+	name := labels[pool.LabelPool]
+	if name == "" || labels[pool.LabelManagedBy] != pool.ManagedBy {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}}}
 }

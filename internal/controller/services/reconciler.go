@@ -56,6 +56,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleservices/finalizers,verbs=update
 // +kubebuilder:rbac:groups=gateway.tailscale.com,resources=tailscaleendpoints,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=services;secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services,verbs=create;update;delete
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -91,6 +92,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	apiErr := r.ensureVIPService(ctx, &svc, eps, &o)
 	if apiErr != nil {
 		o.VIPProblem = &planner.Problem{Reason: "APIError", Message: fmt.Sprintf("the Tailscale API failed; retrying: %v", apiErr)}
+	}
+	if o.ClusterServiceProblem, err = r.ensureClusterService(ctx, ts, svc); err != nil {
+		return reconcile.Result{}, err
 	}
 	if o.Reports, err = observe.Reports(ctx, r.Client, pools); err != nil {
 		return reconcile.Result{}, err

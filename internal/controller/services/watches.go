@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -24,6 +25,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&gatewayv1alpha1.TailscaleServices{}, builder.WithPredicates(specOrDeletion)).
 		Watches(&gatewayv1alpha1.TailscaleEndpoints{}, PoolEvents(mgr.GetClient(), enqueueServices)).
+		Owns(&corev1.Service{}).
 		Named("tailscaleservices").
 		Complete(requeue.OnConflict(r))
 }

@@ -2,6 +2,8 @@ package podrunner
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -64,7 +66,7 @@ func TestPodLaunchResolvesTheDownwardAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"POD_NAME=web-east-1", "POD_NAMESPACE=default", "SA=web-east-proxy", "IP=127.0.0.1", "INDEX=1", "TSGW_POOL=web-east"}
+	want := []string{"POD_NAME=web-east-1", "POD_NAMESPACE=default", "SA=web-east-proxy", "IP=" + podIP("default", "web-east-1"), "INDEX=1", "TSGW_POOL=web-east"}
 	if !slices.Equal(l.Env, want) || !slices.Equal(l.Args, []string{"--pod"}) {
 		t.Errorf("launch %+v, want env %v and args [--pod]", l, want)
 	}
@@ -95,6 +97,32 @@ func TestKubeconfigImpersonatesTheServiceAccount(t *testing.T) {
 	if cfg.Host != admin.Host || string(cfg.CertData) != "cert" || string(cfg.KeyData) != "key" || string(cfg.CAData) != "ca" {
 		t.Errorf("config %+v lost the admin's server or credentials", cfg)
 	}
+}
+
+func TestPodIPsAreTheHostsAndTheirOwn(t *testing.T) {
+	for _, routable := range []bool{true, false} {
+		seen := map[string]string{}
+		for i := range 200 {
+			pod := fmt.Sprintf("web-%d", i)
+			ip := net.ParseIP(podIPIn(routable, "default", pod))
+			_, lab, _ := net.ParseCIDR(podRange)
+			if ip == nil || ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.IsLoopback() == routable || lab.Contains(ip) != routable {
+				t.Fatalf("%s (routable %t): address %v", pod, routable, ip)
+			}
+			if other, ok := seen[ip.String()]; ok {
+				t.Errorf("%s and %s share %s", pod, other, ip)
+			}
+			seen[ip.String()] = pod
+		}
+		if podIPIn(routable, "default", "web-0") == podIPIn(routable, "other", "web-0") {
+			t.Error("a pod's address must depend on its namespace too")
+		}
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(podIP("default", "web-0"), "0"))
+	if err != nil {
+		t.Fatalf("a process cannot bind its pod address: %v", err)
+	}
+	ln.Close()
 }
 
 func TestPodStatusWhileWaitingToRestart(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// loopbackIP is the pod and host IP the lab reports: every process runs here.
+// loopbackIP is the host IP the lab reports: every process runs here.
 const loopbackIP = "127.0.0.1"
 
 // launch is what a replica's process is started with, besides the flags
@@ -55,7 +55,7 @@ func podFields(sts *appsv1.StatefulSet, ordinal int, nodeName string) map[string
 		"metadata.namespace":      sts.Namespace,
 		"spec.serviceAccountName": serviceAccount(sts),
 		"spec.nodeName":           nodeName,
-		"status.podIP":            loopbackIP,
+		"status.podIP":            podIP(sts.Namespace, podName(sts.Name, ordinal)),
 		"status.hostIP":           loopbackIP,
 	}
 	for k, v := range podLabels(sts, ordinal) {

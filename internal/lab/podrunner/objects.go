@@ -60,8 +60,8 @@ func podStatus(pod *corev1.Pod, s podState) corev1.PodStatus {
 		Phase:     corev1.PodRunning,
 		HostIP:    loopbackIP,
 		HostIPs:   []corev1.HostIP{{IP: loopbackIP}},
-		PodIP:     loopbackIP,
-		PodIPs:    []corev1.PodIP{{IP: loopbackIP}},
+		PodIP:     podIP(pod.Namespace, pod.Name),
+		PodIPs:    []corev1.PodIP{{IP: podIP(pod.Namespace, pod.Name)}},
 		StartTime: &pod.CreationTimestamp,
 		Conditions: []corev1.PodCondition{
 			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: pod.CreationTimestamp},

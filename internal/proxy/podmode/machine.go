@@ -49,7 +49,7 @@ func newMachine(opts Options, secret *stateSecret, log *slog.Logger) (*machine, 
 	})
 	m.registry.MustRegister(m.configRefused, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.net = newNetwork()
+	m.net = newNetwork(opts.Identity.IP)
 	m.reporter = &reporter{secret: secret, policy: writePolicy{CounterInterval: opts.CounterInterval}, log: log, ready: m.ready}
 	engine, err := proxy.New(proxy.Options{
 		Dial: m.net.dial, Listen: m.net.listen, Registry: m.registry, Logger: log,

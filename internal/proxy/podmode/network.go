@@ -17,6 +17,9 @@ type network struct {
 	// node is set once the node is up, before the engine first uses it.
 	node *tsnet.Server
 	host net.Dialer
+	// podIP is where listeners on the pod network bind (empty: every
+	// address of the pod).
+	podIP string
 	// viaTailnet holds the addresses of the configuration's network:
 	// tailnet backends. The engine dials by address alone, so the set is
 	// swapped just before each Apply (a tailnet IP is never also a host
@@ -24,8 +27,8 @@ type network struct {
 	viaTailnet atomic.Pointer[map[string]bool]
 }
 
-func newNetwork() *network {
-	n := &network{}
+func newNetwork(podIP string) *network {
+	n := &network{podIP: podIP}
 	none := map[string]bool{}
 	n.viaTailnet.Store(&none)
 	return n
@@ -63,9 +66,15 @@ func (n *network) dial(ctx context.Context, netw, address string) (net.Conn, err
 
 // listen is the engine's ListenFunc.
 func (n *network) listen(ctx context.Context, l proxyconfig.Listener) (net.Listener, error) {
+	var lc net.ListenConfig
 	switch {
+	case l.Network == proxyconfig.NetworkPod:
+		port, err := listenerPort(l.Address)
+		if err != nil {
+			return nil, err
+		}
+		return lc.Listen(ctx, "tcp", net.JoinHostPort(n.podIP, strconv.Itoa(int(port))))
 	case l.Network != proxyconfig.NetworkTailnet:
-		var lc net.ListenConfig
 		return lc.Listen(ctx, "tcp", l.Address)
 	case l.VIPService == "":
 		return n.node.Listen("tcp", l.Address)
@@ -95,7 +104,7 @@ func listenerPort(address string) (uint16, error) {
 	}
 	port, err := strconv.ParseUint(p, 10, 16)
 	if err != nil || port == 0 {
-		return 0, fmt.Errorf("address %q: a VIP service needs a fixed port", address)
+		return 0, fmt.Errorf("address %q: needs a fixed port", address)
 	}
 	return uint16(port), nil
 }

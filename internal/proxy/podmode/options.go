@@ -19,11 +19,18 @@ type Identity struct {
 	Pod       string
 	Namespace string
 	Pool      string
+	// IP is the pod's address, where listeners on the pod network bind;
+	// empty: every address.
+	IP string
 }
 
-// IdentityFromEnv reads POD_NAME, POD_NAMESPACE and TSGW_POOL.
+// IdentityFromEnv reads POD_NAME, POD_NAMESPACE and TSGW_POOL, and POD_IP
+// if set.
 func IdentityFromEnv(getenv func(string) string) (Identity, error) {
-	id := Identity{Pod: getenv(pool.EnvPodName), Namespace: getenv(pool.EnvPodNamespace), Pool: getenv(pool.EnvPool)}
+	id := Identity{
+		Pod: getenv(pool.EnvPodName), Namespace: getenv(pool.EnvPodNamespace), Pool: getenv(pool.EnvPool),
+		IP: getenv(pool.EnvPodIP),
+	}
 	var missing []error
 	for _, env := range []string{pool.EnvPodName, pool.EnvPodNamespace, pool.EnvPool} {
 		if getenv(env) == "" {

@@ -15,6 +15,7 @@ import (
 func TestOnConflict(t *testing.T) {
 	conflict := apierrors.NewConflict(schema.GroupResource{Group: "gateway.tailscale.com", Resource: "tailscaleservices"},
 		"web", errors.New("the object has been modified"))
+	exists := apierrors.NewAlreadyExists(schema.GroupResource{Resource: "configmaps"}, "web-proxy")
 	other := errors.New("API down")
 	for _, tc := range []struct {
 		name    string
@@ -26,6 +27,7 @@ func TestOnConflict(t *testing.T) {
 		{"success passes", reconcile.Result{RequeueAfter: time.Minute}, nil, reconcile.Result{RequeueAfter: time.Minute}, nil},
 		{"conflict is a quiet retry", reconcile.Result{}, conflict, reconcile.Result{RequeueAfter: ConflictRetry}, nil},
 		{"wrapped conflict too", reconcile.Result{}, fmt.Errorf("update status: %w", conflict), reconcile.Result{RequeueAfter: ConflictRetry}, nil},
+		{"a create the cache had not seen yet too", reconcile.Result{}, exists, reconcile.Result{RequeueAfter: ConflictRetry}, nil},
 		{"other errors pass", reconcile.Result{}, other, reconcile.Result{}, other},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

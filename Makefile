@@ -23,11 +23,17 @@ generate: ## Regenerate deepcopy, CRDs and RBAC from the API types and markers.
 build: ## Build every binary into bin/.
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+.PHONY: build-envoy-extension
+build-envoy-extension: ## Build the Envoy Gateway extension server (its own module) into bin/.
+	$(GO) -C envoy-extension build -o $(BIN)/envoy-extension .
+
 .PHONY: lint
 lint: $(BIN)/staticcheck ## gofmt, go vet and staticcheck.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(BIN)/staticcheck ./...
+	$(GO) -C envoy-extension vet ./...
+	cd envoy-extension && $(BIN)/staticcheck ./...
 
 $(BIN)/staticcheck: hack/tools/go.mod
 	$(GO) build -C hack/tools -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
@@ -39,6 +45,7 @@ envtest: ## Build (once per machine) the kube-apiserver, etcd and kubectl the te
 .PHONY: test
 test: envtest ## Unit, integration (envtest + emulator) and end-to-end (lab) tests.
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) ./...
+	$(GO) -C envoy-extension test $(TEST_FLAGS) ./...
 
 .PHONY: dev
 dev: envtest build ## Run everything locally: API server, lab tailnet, operator, examples.

@@ -2,8 +2,12 @@ package planner
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
@@ -67,5 +71,40 @@ func TestPodPortsWrapAtTheEndOfTheRange(t *testing.T) {
 	got := allocatePodPorts(hostedKeys(keys...))
 	if got[first] != last || got[second] != podPortBase {
 		t.Errorf("got %v, want %s on %d and %s on %d", got, first, last, second, podPortBase)
+	}
+}
+
+func TestClusterServiceCheck(t *testing.T) {
+	withPorts := func(name string, ports ...gatewayv1alpha1.VIPServicePort) Service {
+		return Service{Object: &gatewayv1alpha1.TailscaleServices{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       gatewayv1alpha1.TailscaleServicesSpec{VIPService: &gatewayv1alpha1.VIPServiceSpec{Ports: ports}},
+		}}
+	}
+	tests := []struct {
+		name    string
+		service Service
+		want    string // reason, "" for none
+	}{
+		{"a DNS label with a TCP port", withPorts("web", "tcp:80"), ""},
+		{"dots are not allowed in a Service name", withPorts("web.example", "tcp:80"), "InvalidName"},
+		{"59 characters fit, 60 do not", withPorts(strings.Repeat("a", 60), "tcp:80"), "InvalidName"},
+		{"59 characters", withPorts(strings.Repeat("a", 59), "tcp:80"), ""},
+		{"a name starting with a digit", withPorts("1web", "tcp:80"), "InvalidName"},
+		{"only UDP ports", withPorts("dns", "udp:53"), "NoPorts"},
+		{"no ports and no pools", withPorts("empty"), "NoPorts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ClusterServiceCheck(tt.service)
+			switch {
+			case tt.want == "" && got != nil:
+				t.Errorf("problem %+v, want none", got)
+			case tt.want != "" && (got == nil || got.Reason != tt.want):
+				t.Errorf("problem %+v, want reason %s", got, tt.want)
+			case got != nil && !strings.Contains(got.Message, InClusterServiceName(tt.service.Object.Name)):
+				t.Errorf("message %q does not name the Service", got.Message)
+			}
+		})
 	}
 }

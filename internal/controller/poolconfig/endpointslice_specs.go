@@ -78,7 +78,10 @@ func slicePorts(ports []planner.ClusterPort) []discoveryv1.EndpointPort {
 // while it drains.
 func podEndpoint(pod *corev1.Pod) (discoveryv1.Endpoint, discoveryv1.AddressType, bool) {
 	ip := net.ParseIP(pod.Status.PodIP)
-	if ip == nil {
+	if ip == nil || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+		// No address yet, or one the API server refuses in an EndpointSlice
+		// (the offline lab's pods without CAP_NET_ADMIN): leave the pod out
+		// rather than fail the whole slice.
 		return discoveryv1.Endpoint{}, "", false
 	}
 	family := discoveryv1.AddressTypeIPv4

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -328,12 +329,14 @@ func TestLoopListenerOptionsReachAcceptedSockets(t *testing.T) {
 // (EMFILE), a loop pauses that listener instead of spinning on it, and
 // accepts the waiting connection once descriptors are free again. The
 // engine and its clients run in a child process whose descriptor limit the
-// test lowers; the backend stays in this one.
+// test lowers; the backend stays in this one. The child has one loop
+// (GOMAXPROCS=1), so the connection can only be served by the paused loop
+// taking the listener back.
 func TestLoopsOutOfDescriptors(t *testing.T) {
 	backend := os.Getenv("TSGW_EMFILE_BACKEND")
 	if backend == "" {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestLoopsOutOfDescriptors$", "-test.v")
-		cmd.Env = append(os.Environ(), "TSGW_EMFILE_BACKEND="+echoBackend(t))
+		cmd.Env = append(os.Environ(), "TSGW_EMFILE_BACKEND="+echoBackend(t), "GOMAXPROCS=1")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("child: %v\n%s", err, out)
@@ -342,6 +345,9 @@ func TestLoopsOutOfDescriptors(t *testing.T) {
 			t.Fatalf("child did not pass:\n%s", out)
 		}
 		return
+	}
+	if runtime.GOMAXPROCS(0) != 1 {
+		t.Fatalf("GOMAXPROCS %d, want 1 (one loop)", runtime.GOMAXPROCS(0))
 	}
 	var logs lockedBuffer
 	e := newEngine(t, echoConfig(backend), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -14,6 +15,9 @@ import (
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
 )
+
+// reasonNameTaken: a Service of the in-cluster Service's name is not ours.
+const reasonNameTaken = "NameTaken"
 
 // ensureClusterService creates or updates the in-cluster Service, owned by
 // the TailscaleServices (garbage collected with it). A Service of that name
@@ -35,8 +39,11 @@ func (r *Reconciler) ensureClusterService(ctx context.Context, ts *gatewayv1alph
 		return nil, err
 	case !metav1.IsControlledBy(have, ts):
 		msg := fmt.Sprintf("a Service named %s already exists and is not this TailscaleServices'; it is left alone, so clients in the cluster cannot reach the VIP service: rename or delete that Service", want.Name)
-		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "ClusterServiceNameTaken", "CreateService", msg)
-		return &planner.Problem{Reason: "NameTaken", Message: msg}, nil
+		if c := meta.FindStatusCondition(ts.Status.Conditions, gatewayv1alpha1.ConditionClusterServiceReady); c == nil || c.Reason != reasonNameTaken {
+			// Once, when it starts: the condition keeps saying it.
+			r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "ClusterServiceNameTaken", "CreateService", msg)
+		}
+		return &planner.Problem{Reason: reasonNameTaken, Message: msg}, nil
 	case equality.Semantic.DeepEqual(have.Spec.Ports, want.Spec.Ports) && equality.Semantic.DeepEqual(have.Labels, want.Labels):
 		return nil, nil
 	}

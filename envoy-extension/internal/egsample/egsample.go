@@ -29,12 +29,17 @@ const ClusterName = "httproute/default/web-route/rule/0"
 // custom backend's destination setting has no address type, so the cluster
 // is EDS (cluster.go:126-143, 538-548) and its endpoints, none, go out as a
 // separate EDS resource (translator.go:1335-1349).
-func Cluster() *clusterv3.Cluster {
+func Cluster() *clusterv3.Cluster { return RouteCluster("default", "web-route") }
+
+// RouteCluster is Cluster for rule 0 of the HTTPRoute namespace/name, named
+// httproute/<namespace>/<name>/rule/0 like ClusterName.
+func RouteCluster(namespace, name string) *clusterv3.Cluster {
+	clusterName := "httproute/" + namespace + "/" + name + "/rule/0"
 	return &clusterv3.Cluster{
-		Name:                 ClusterName,
+		Name:                 clusterName,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS},
 		EdsClusterConfig: &clusterv3.Cluster_EdsClusterConfig{
-			ServiceName: ClusterName,
+			ServiceName: clusterName,
 			EdsConfig: &corev3.ConfigSource{
 				ResourceApiVersion:    corev3.ApiVersion_V3,
 				ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
@@ -45,7 +50,7 @@ func Cluster() *clusterv3.Cluster {
 		CommonLbConfig:                &clusterv3.Cluster_CommonLbConfig{},
 		PerConnectionBufferLimitBytes: wrapperspb.UInt32(32768),
 		IgnoreHealthOnHostRemoval:     true,
-		Metadata:                      routeMetadata(),
+		Metadata:                      routeMetadata(namespace, name),
 		LoadBalancingPolicy:           leastRequest(),
 		CircuitBreakers: &clusterv3.CircuitBreakers{
 			Thresholds: []*clusterv3.CircuitBreakers_Thresholds{{
@@ -58,8 +63,8 @@ func Cluster() *clusterv3.Cluster {
 
 // routeMetadata names the HTTPRoute the cluster serves
 // (internal/xds/translator/metadata.go:26-63, 93-136).
-func routeMetadata() *corev3.Metadata {
-	route, err := structpb.NewValue(map[string]any{"kind": "HTTPRoute", "name": "web-route", "namespace": "default"})
+func routeMetadata(namespace, name string) *corev3.Metadata {
+	route, err := structpb.NewValue(map[string]any{"kind": "HTTPRoute", "name": name, "namespace": namespace})
 	if err != nil {
 		panic(err)
 	}

@@ -26,6 +26,7 @@ import (
 	tailnetctrl "github.com/tailscale-gateway/tailscale-gateway/internal/controller/tailnet"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/secrets"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/selection"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 )
@@ -68,9 +69,11 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElectionID:        "tailscale-gateway-operator",
 		LeaderElectionNamespace: opts.Namespace,
 		Controller:              config.Controller{SkipNameValidation: ptr.To(opts.SharedProcess)},
-		// Only the proxy pods are of interest: do not cache every pod.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			// Only the proxy pods are of interest: do not cache every pod.
 			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{pool.LabelManagedBy: pool.ManagedBy})},
+			// Every Secret is watched, other people's without their data.
+			&corev1.Secret{}: {Transform: secrets.StripForeignData},
 		}},
 	})
 	if err != nil {
@@ -98,7 +101,10 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 
 func setupControllers(mgr ctrl.Manager, opts Options) error {
 	c := mgr.GetClient()
-	tailnets := tailnet.NewClients(c, opts.Namespace, opts.DefaultTailnet)
+	// OAuth client and CA bundle Secrets are not ours: their data comes
+	// from the API server, once per version.
+	foreign := secrets.NewReader(c, mgr.GetAPIReader())
+	tailnets := tailnet.NewClients(foreign, opts.Namespace, opts.DefaultTailnet)
 	if err := (&tailnetctrl.Reconciler{
 		Client:   c,
 		Recorder: mgr.GetEventRecorder("tailscaletailnet-controller"),
@@ -127,6 +133,7 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 	}
 	return (&poolconfig.Reconciler{
 		Client:         c,
+		Secrets:        foreign,
 		Scheme:         mgr.GetScheme(),
 		DefaultTailnet: opts.DefaultTailnet,
 	}).SetupWithManager(mgr)

@@ -27,7 +27,10 @@ import (
 // Reconciler renders pools' proxy configurations.
 type Reconciler struct {
 	Client client.Client
-	Scheme *runtime.Scheme
+	// Secrets reads the CA bundle Secrets (other people's, whose data the
+	// operator's cache does not keep); nil means Client.
+	Secrets client.Reader
+	Scheme  *runtime.Scheme
 	// DefaultTailnet is the tailnet of pools that name none.
 	DefaultTailnet string
 }
@@ -91,7 +94,7 @@ func (r *Reconciler) hostedServices(ctx context.Context, ep *gatewayv1alpha1.Tai
 		if err != nil {
 			return nil, err
 		}
-		bundles, err := observe.CABundles(ctx, r.Client, ts)
+		bundles, err := observe.CABundles(ctx, r.secrets(), ts)
 		if err != nil {
 			return nil, err
 		}
@@ -133,4 +136,11 @@ func (r *Reconciler) apply(ctx context.Context, ep *gatewayv1alpha1.TailscaleEnd
 		return r.Client.Update(ctx, cm)
 	}
 	return r.Client.Create(ctx, cm)
+}
+
+func (r *Reconciler) secrets() client.Reader {
+	if r.Secrets != nil {
+		return r.Secrets
+	}
+	return r.Client
 }

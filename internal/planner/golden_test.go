@@ -78,7 +78,7 @@ func plan(t *testing.T, file string) []byte {
 		Status:       planner.Status(o),
 	}
 	for _, p := range o.Service.Pools {
-		cfg := planner.PoolConfig(p, in.ControlURL, []planner.Service{o.Service})
+		cfg, ports := planner.PoolConfig(p, in.ControlURL, []planner.Service{o.Service})
 		// Every rendered configuration must be one the proxies accept.
 		rendered, err := yaml.Marshal(cfg)
 		if err != nil {
@@ -88,7 +88,7 @@ func plan(t *testing.T, file string) []byte {
 			t.Errorf("config of pool %s is invalid: %v", p.Name, err)
 		}
 		out.ProxyConfigs[p.Name] = cfg
-		out.ClusterPorts[p.Name] = planner.ClusterPorts(p, []planner.Service{o.Service})
+		out.ClusterPorts[p.Name] = ports
 	}
 	b, err := yaml.Marshal(out)
 	if err != nil {

@@ -48,19 +48,6 @@ type ClusterPort struct {
 // Service and its EndpointSlices.
 func ClusterPortName(port int32) string { return "tcp-" + strconv.Itoa(int(port)) }
 
-// ClusterPorts are the in-cluster ports the pool serves, by the name of the
-// TailscaleServices: those whose VIP service it hosts with some backend.
-func ClusterPorts(p Pool, services []Service) map[string][]ClusterPort {
-	hosted := hostedPorts(p, services)
-	podPorts := allocatePodPorts(hosted)
-	out := map[string][]ClusterPort{}
-	for _, h := range hosted {
-		name := h.service.Object.Name
-		out[name] = append(out[name], ClusterPort{Name: ClusterPortName(h.port), Port: h.port, PodPort: podPorts[h.config.Name]})
-	}
-	return out
-}
-
 // allocatePodPorts gives every hosted port a pod port (see podPortBase).
 func allocatePodPorts(hosted []hostedPort) map[string]int32 {
 	keys := make([]string, len(hosted))
@@ -119,6 +106,6 @@ func clusterServiceCondition(o Observed, cond func(string, bool, string, string)
 	}
 	ports := ClusterServicePorts(o.Service)
 	return cond(gatewayv1alpha1.ConditionClusterServiceReady, true, "Created", fmt.Sprintf(
-		"Service %s serves ports %v in the cluster (and to Envoy Gateway backendRefs), balanced like the VIP service",
+		"Service %s serves ports %v in the cluster, balanced like the VIP service",
 		InClusterServiceName(o.Service.Object.Name), ports))
 }

@@ -37,9 +37,11 @@ func VIPServiceKey(serviceName string, port int32) string {
 
 // PoolConfig is the configuration of one pool's proxies: each pool port on
 // the tailnet, forwarding to the pool's backend, and each port of every VIP
-// service that selects the pool, balanced over all its backends.
-func PoolConfig(p Pool, controlURL string, services []Service) proxyconfig.Config {
-	cfg := proxyconfig.Config{
+// service that selects the pool, balanced over all its backends, on the
+// tailnet and on a pod port. ports are those pod ports, by TailscaleServices
+// name, as the pool's EndpointSlices must list them.
+func PoolConfig(p Pool, controlURL string, services []Service) (cfg proxyconfig.Config, ports map[string][]ClusterPort) {
+	cfg = proxyconfig.Config{
 		Admin:   &proxyconfig.Admin{Address: AdminAddress},
 		Tailnet: &proxyconfig.Tailnet{ControlURL: controlURL, Tags: p.Tags},
 	}
@@ -59,7 +61,10 @@ func PoolConfig(p Pool, controlURL string, services []Service) proxyconfig.Confi
 	}
 	hosted := hostedPorts(p, services)
 	podPorts := allocatePodPorts(hosted)
+	ports = map[string][]ClusterPort{}
 	for _, h := range hosted {
+		name := h.service.Object.Name
+		ports[name] = append(ports[name], ClusterPort{Name: ClusterPortName(h.port), Port: h.port, PodPort: podPorts[h.config.Name]})
 		cfg.Services = append(cfg.Services, h.config)
 		cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
 			Address: listenAddr(h.port), Network: proxyconfig.NetworkTailnet, VIPService: h.service.VIPName(), Service: h.config.Name,
@@ -68,7 +73,7 @@ func PoolConfig(p Pool, controlURL string, services []Service) proxyconfig.Confi
 			Address: listenAddr(podPorts[h.config.Name]), Network: proxyconfig.NetworkPod, Service: h.config.Name,
 		})
 	}
-	return cfg
+	return cfg, ports
 }
 
 // hostedPort is one port of a VIP service a pool hosts.

@@ -62,7 +62,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	cfg := planner.PoolConfig(self, controlURL, services)
+	cfg, ports := planner.PoolConfig(self, controlURL, services)
 	rendered, err := yaml.Marshal(cfg)
 	if err != nil {
 		return reconcile.Result{}, err
@@ -70,7 +70,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.apply(ctx, ep, string(rendered)); err != nil {
 		return reconcile.Result{}, err
 	}
-	return reconcile.Result{}, r.applySlices(ctx, ep, services, planner.ClusterPorts(self, services))
+	return reconcile.Result{}, r.applySlices(ctx, ep, services, ports)
 }
 
 // hostedServices are the TailscaleServices that select the pool, each with

@@ -23,8 +23,10 @@ const reasonNameTaken = "NameTaken"
 // the TailscaleServices (garbage collected with it). A Service of that name
 // that is not ours is left alone: the problem says so.
 func (r *Reconciler) ensureClusterService(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, s planner.Service) (*planner.Problem, error) {
-	if p := planner.ClusterServiceCheck(s); p != nil {
-		return p, r.deleteClusterService(ctx, ts) // e.g. the ports went away
+	if planner.ClusterServiceCheck(s) != nil {
+		// No Service can be made (the status says why, from the same
+		// check): remove ours, e.g. once the ports went away.
+		return nil, r.deleteClusterService(ctx, ts)
 	}
 	want := ClusterService(ts, planner.ClusterServicePorts(s))
 	if err := controllerutil.SetControllerReference(ts, want, r.Client.Scheme()); err != nil {

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -66,8 +67,11 @@ func run(args []string) int {
 		}
 	}()
 
+	loops, restore := loopsWithSpareP()
+	defer restore()
+
 	err := standalone.Run(ctx, standalone.Options{ConfigPath: *configPath, Logger: log, Reload: reload, DrainTimeout: *drain,
-		PprofAddress: *pprofAddr})
+		PprofAddress: *pprofAddr, EventLoops: loops})
 	var cfgErr *standalone.ConfigError
 	switch {
 	case errors.As(err, &cfgErr):
@@ -78,4 +82,14 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// loopsWithSpareP runs one event loop per P the runtime chose (it follows
+// the CPU limit, or $GOMAXPROCS) and raises GOMAXPROCS by one, so that the
+// loops asleep in epoll_wait keep their Ps (proxy.Options.EventLoops).
+// restore puts GOMAXPROCS back.
+func loopsWithSpareP() (loops int, restore func()) {
+	loops = runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(loops + 1)
+	return loops, func() { runtime.GOMAXPROCS(loops) }
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -23,5 +24,20 @@ func TestExitCodes(t *testing.T) {
 		if got := run(tt.args); got != tt.want {
 			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestLoopsWithSpareP(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	loops, restore := loopsWithSpareP()
+	if loops != before {
+		t.Errorf("loops = %d, want one per P (%d)", loops, before)
+	}
+	if got := runtime.GOMAXPROCS(0); got != before+1 {
+		t.Errorf("GOMAXPROCS = %d while serving, want %d (one spare P)", got, before+1)
+	}
+	restore()
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("GOMAXPROCS = %d after restore, want %d", got, before)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,14 @@ import (
 // DialFunc opens a connection to a backend; net.Dialer.DialContext and
 // tsnet's Server.Dial fit. Health checks use the same function.
 type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+// eventLoopCount is how many event loops New starts.
+func (e *Engine) eventLoopCount() int {
+	if e.opts.EventLoops > 0 {
+		return e.opts.EventLoops
+	}
+	return max(1, runtime.GOMAXPROCS(0))
+}
 
 // ListenFunc opens the listener for one configured listener, e.g. a TCP
 // socket or a tsnet service listener.
@@ -50,6 +59,11 @@ type Options struct {
 	// loops (Linux, default Dial and Listen only; see loop_linux.go). For
 	// tests, which run the engine both ways.
 	GoroutinesPerConnection bool
+	// EventLoops is how many event loops to run; 0: GOMAXPROCS. Each loop
+	// blocks a thread of its own in epoll_wait, and keeps its P while it
+	// does only if another P is idle, so a program that cares for latency
+	// runs GOMAXPROCS one above this (cmd/proxy does).
+	EventLoops int
 }
 
 // Engine forwards connections for a set of services. Configuration is

@@ -2,13 +2,11 @@ package proxy
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -47,7 +45,7 @@ func newEventLoops(e *Engine) (eventLoops, error) {
 
 func newLoopGroup(e *Engine) (*loopGroup, error) {
 	g := &loopGroup{e: e}
-	for range max(1, runtime.GOMAXPROCS(0)) {
+	for range e.eventLoopCount() {
 		lp, err := newLoop(e, g)
 		if err != nil {
 			for _, lp := range g.loops {
@@ -72,9 +70,9 @@ func (g *loopGroup) listen(address string) (*loopListener, error) {
 }
 
 // serve starts accepting on ll in every loop. Each loop is told of every
-// waiting connection (EPOLLEXCLUSIVE would pick one only among threads
-// blocked in epoll_wait, and the loops wait in Go's poller instead); the
-// first to accept takes it, the others find the queue empty.
+// waiting connection; the first to accept takes it, the others find the
+// queue empty. (EPOLLEXCLUSIVE, which wakes only the first loop asleep in
+// epoll_wait, measured no different under connection-per-request load.)
 func (g *loopGroup) serve(ll *loopListener) error {
 	return g.each(func(lp *loop) error { return lp.addListener(ll) })
 }
@@ -159,8 +157,6 @@ type loop struct {
 	load      atomic.Int32 // connections carried; read by other loops
 	longLived atomic.Bool  // one of them is older than settleAge, at the last sweep
 	epfd      int
-	epoll     *os.File        // epfd, registered with Go's poller: see run
-	wait      syscall.RawConn // epoll's, to wait in Go's poller
 	wakefd    int
 
 	mu       sync.Mutex // guards cmds and stopped
@@ -181,9 +177,7 @@ type loop struct {
 	epoch     time.Time
 	now       time.Duration // since epoch, read once per wake-up
 	nextSweep time.Duration
-	deadline  time.Duration // armed on epoll's read deadline; 0: none
-	exit      bool          // a stop command ran
-	pollErr   error
+	exit      bool   // a stop command ran
 	handoffs  uint32 // connections handed to goroutines; spreads them over connSet shards
 }
 
@@ -218,31 +212,17 @@ func newLoop(e *Engine, g *loopGroup) (*loop, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	// Non-blocking, so that os.NewFile registers it with Go's poller.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("fcntl", err)
-	}
-	epoll := os.NewFile(uintptr(epfd), "epoll")
-	wait, err := epoll.SyscallConn()
-	if err == nil {
-		err = epoll.SetReadDeadline(time.Time{}) // fails unless Go's poller took it
-	}
-	if err != nil {
-		epoll.Close()
-		return nil, fmt.Errorf("wait for an epoll set in Go's poller: %w", err)
-	}
 	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
-		epoll.Close()
+		unix.Close(epfd)
 		return nil, os.NewSyscallError("eventfd", err)
 	}
-	lp := &loop{e: e, group: g, epfd: epfd, epoll: epoll, wait: wait, wakefd: wakefd, finished: make(chan struct{}),
+	lp := &loop{e: e, group: g, epfd: epfd, wakefd: wakefd, finished: make(chan struct{}),
 		scratch: make([]byte, copyBufferSize), events: make([]unix.EpollEvent, loopEvents), epoch: time.Now()}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
 		unix.Close(wakefd)
-		epoll.Close()
+		unix.Close(epfd)
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
 	return lp, nil
@@ -251,7 +231,7 @@ func newLoop(e *Engine, g *loopGroup) (*loop, error) {
 // discard frees a loop that never ran.
 func (lp *loop) discard() {
 	unix.Close(lp.wakefd)
-	lp.epoll.Close()
+	unix.Close(lp.epfd)
 }
 
 // post queues f to run on the loop's goroutine. After stop, f runs at
@@ -281,70 +261,52 @@ func (lp *loop) stop() {
 	<-lp.finished
 }
 
-// run serves events until a stop command. The loop does not block in
-// epoll_wait: a goroutine blocked in a system call keeps a thread, and
-// sysmon (waking every 20 µs while any P is in a system call) takes its P
-// away, which under load cost a tenth of the proxy's CPU. Instead the epoll
-// descriptor itself waits in Go's poller (an epoll set is readable while
-// events are ready), and epoll_wait is only ever asked for what is ready.
+// run serves events until a stop command, on a thread of its own that
+// blocks in epoll_wait, as HAProxy's threads do: the kernel wakes the loop
+// itself. Waiting in Go's poller instead (an epoll set is itself pollable)
+// woke a loop through the runtime, with one more epoll_wait and often a
+// hand-off between threads, and left the proxy's p99 8-18 % above
+// HAProxy's (bench/RESULTS.md). A thread blocked in a system call keeps its
+// P only while some other P is idle; otherwise sysmon takes the P away at
+// every tick (7 % of the proxy's CPU when it was tried with no P to spare),
+// so the standalone proxy runs one P more than it has loops
+// (Options.EventLoops).
 func (lp *loop) run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	defer lp.shutdown()
-	poll := lp.poll
 	for !lp.exit {
-		lp.armDeadline()
-		err := lp.wait.Read(poll)
-		if err == nil {
-			err = lp.pollErr
-		}
-		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-			lp.e.opts.Logger.Error("event loop failed", "error", err)
+		n, err := unix.EpollWait(lp.epfd, lp.events, lp.waitTimeout())
+		if err != nil && err != unix.EINTR {
+			lp.e.opts.Logger.Error("event loop failed", "error", os.NewSyscallError("epoll_wait", err))
 			return
 		}
 		lp.now = time.Since(lp.epoch)
+		for i := range n {
+			if !lp.dispatch(&lp.events[i]) {
+				lp.exit = true
+				break
+			}
+		}
 		if lp.now >= lp.nextSweep {
 			lp.sweep()
 		}
 	}
 }
 
-// poll handles the events ready now; false (none) waits for more.
-func (lp *loop) poll(uintptr) bool {
-	n, errno := epollReady(lp.epfd, lp.events)
-	if errno != 0 {
-		if errno != unix.EINTR {
-			lp.pollErr = os.NewSyscallError("epoll_pwait", errno)
-		}
-		return true
-	}
-	if n == 0 {
-		return false
-	}
-	lp.now = time.Since(lp.epoch)
-	for i := range n {
-		if !lp.dispatch(&lp.events[i]) {
-			lp.exit = true
-			break
-		}
-	}
-	return true
-}
-
-// armDeadline bounds the wait by the next sweep while anything has a
-// deadline (connections, paused listeners), and lifts it otherwise.
-func (lp *loop) armDeadline() {
-	want := lp.nextSweep
+// waitTimeout is how long epoll_wait may block, in milliseconds: until the
+// next sweep while anything has a deadline (connections, paused
+// listeners), rounded up so that the sweep is due when the wait ends, and
+// without limit otherwise.
+func (lp *loop) waitTimeout() int {
 	if len(lp.conns) == 0 && len(lp.paused) == 0 {
-		want = 0
+		return -1
 	}
-	if want == lp.deadline {
-		return
+	wait := lp.nextSweep - lp.now
+	if wait <= 0 {
+		return 0
 	}
-	lp.deadline = want
-	if want == 0 {
-		lp.epoll.SetReadDeadline(time.Time{})
-		return
-	}
-	lp.epoll.SetReadDeadline(lp.epoch.Add(want))
+	return int((wait + time.Millisecond - 1) / time.Millisecond)
 }
 
 // dispatch handles one event; false stops the loop.
@@ -553,7 +515,7 @@ func (lp *loop) shutdown() {
 		p.close()
 	}
 	lp.pipes = nil
-	lp.epoll.Close()
+	unix.Close(lp.epfd)
 	lp.mu.Lock()
 	lp.stopped = true
 	cmds := lp.cmds

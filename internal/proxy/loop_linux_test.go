@@ -438,3 +438,30 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// A loop blocks in epoll_wait without limit only when nothing has a
+// deadline, and otherwise wakes no later than its next sweep.
+func TestLoopWaitTimeout(t *testing.T) {
+	busy := []*loopConn{{}}
+	for _, tc := range []struct {
+		name      string
+		conns     []*loopConn
+		paused    []pausedListener
+		now, next time.Duration
+		want      int
+	}{
+		{name: "idle", now: time.Second, next: 0, want: -1},
+		{name: "sweep due", conns: busy, now: time.Second, next: time.Second, want: 0},
+		{name: "sweep overdue", conns: busy, now: time.Second, next: 900 * time.Millisecond, want: 0},
+		{name: "sweep in 50ms", conns: busy, now: time.Second, next: time.Second + sweepInterval, want: 50},
+		{name: "rounded up", conns: busy, now: time.Second, next: time.Second + 300*time.Microsecond, want: 1},
+		{name: "paused listener", paused: []pausedListener{{}}, now: 0, next: 20 * time.Millisecond, want: 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lp := &loop{conns: tc.conns, paused: tc.paused, now: tc.now, nextSweep: tc.next}
+			if got := lp.waitTimeout(); got != tc.want {
+				t.Errorf("waitTimeout() = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

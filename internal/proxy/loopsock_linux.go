@@ -184,10 +184,3 @@ func spliceFD(in, out, n int) (int, unix.Errno) {
 		unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 	return int(r), errno
 }
-
-// epollReady returns the events ready now, without waiting.
-func epollReady(epfd int, events []unix.EpollEvent) (int, unix.Errno) {
-	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])),
-		uintptr(len(events)), 0, 0, 0)
-	return int(n), errno
-}

@@ -41,6 +41,8 @@ type Options struct {
 	// own listener (keep it on loopback: profiles reveal internals) and turns
 	// on mutex and block profiling at a low sampling rate. Off by default.
 	PprofAddress string
+	// EventLoops is proxy.Options.EventLoops: 0 runs one per P.
+	EventLoops int
 }
 
 // ConfigError is a configuration refused at start.
@@ -68,7 +70,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine, err := proxy.New(proxy.Options{Registry: reg, Logger: log})
+	engine, err := proxy.New(proxy.Options{Registry: reg, Logger: log, EventLoops: opts.EventLoops})
 	if err != nil {
 		return err
 	}

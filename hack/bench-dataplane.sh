@@ -99,11 +99,18 @@ run() { # name pid port mode
 	echo "$name $mode: $rps req/s, p50 ${p50}ms, p99 ${p99}ms, CPU ${cpu}% (${us} us/request) ${errors}" >&2
 }
 
+# The two proxies take turns going first, so that a machine that slows
+# down or speeds up during a round favours neither.
 for round in $(seq "$ROUNDS"); do
 	echo "round $round/$ROUNDS" >&2
 	for mode in keepalive close; do
-		run haproxy "$haproxy_pid" $HAPROXY_PORT $mode
-		run tsgw-proxy "$tsgw_pid" $TSGW_PORT $mode
+		if ((round % 2)); then
+			run haproxy "$haproxy_pid" $HAPROXY_PORT $mode
+			run tsgw-proxy "$tsgw_pid" $TSGW_PORT $mode
+		else
+			run tsgw-proxy "$tsgw_pid" $TSGW_PORT $mode
+			run haproxy "$haproxy_pid" $HAPROXY_PORT $mode
+		fi
 	done
 done
 
@@ -114,6 +121,21 @@ summary() { # mode
 			if (n["haproxy"] && n["tsgw-proxy"])
 				printf "| %s | **ratio tsgw/haproxy** | **%.2f** | | %.2f | | %.2f |\n", mode, (rps["tsgw-proxy"]/n["tsgw-proxy"]) / (rps["haproxy"]/n["haproxy"]), (p99["tsgw-proxy"]/n["tsgw-proxy"]) / (p99["haproxy"]/n["haproxy"]), (us["tsgw-proxy"]/n["tsgw-proxy"]) / (us["haproxy"]/n["haproxy"])
 		}' "$rows" | sort
+}
+
+# paired MODE: the median over the rounds of each round's tsgw/haproxy
+# ratio of req/s and of p99, which a noisy neighbour moves less than the
+# ratio of the averages.
+paired() {
+	awk -v mode="$1" '$2 == mode { v[$1] = $3 " " $5 }
+		$2 == mode && ("haproxy" in v) && ("tsgw-proxy" in v) {
+			split(v["haproxy"], h); split(v["tsgw-proxy"], t)
+			print t[1] / h[1], t[2] / h[2]; delete v }' "$rows" >"$work/pairs"
+	local n rps p99
+	n=$(wc -l <"$work/pairs")
+	rps=$(cut -d' ' -f1 "$work/pairs" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+	p99=$(cut -d' ' -f2 "$work/pairs" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+	printf "| %s | median of %d rounds' ratios | %.2f | | %.2f | | |\n" "$1" "$n" "$rps" "$p99"
 }
 
 {
@@ -130,7 +152,9 @@ summary() { # mode
 	echo "| mode | proxy | req/s | p50 ms | p99 ms | CPU | CPU µs/request |"
 	echo "|---|---|---|---|---|---|---|"
 	summary keepalive
+	paired keepalive
 	summary close
+	paired close
 	echo
 	echo "<details><summary>Every run</summary>"
 	echo

@@ -177,8 +177,9 @@ type loop struct {
 	epoch     time.Time
 	now       time.Duration // since epoch, read once per wake-up
 	nextSweep time.Duration
-	exit      bool   // a stop command ran
-	handoffs  uint32 // connections handed to goroutines; spreads them over connSet shards
+	lastYield time.Duration // see yieldDue
+	exit      bool          // a stop command ran
+	handoffs  uint32        // connections handed to goroutines; spreads them over connSet shards
 }
 
 // fdEntry says what a descriptor registered in the loop's epoll set is.
@@ -261,19 +262,18 @@ func (lp *loop) stop() {
 	<-lp.finished
 }
 
-// run serves events until a stop command, on a thread of its own that
-// blocks in epoll_wait, as HAProxy's threads do: the kernel wakes the loop
-// itself. Waiting in Go's poller instead (an epoll set is itself pollable)
-// woke a loop through the runtime, with one more epoll_wait and often a
-// hand-off between threads, and left the proxy's p99 8-18 % above
-// HAProxy's (bench/RESULTS.md). A thread blocked in a system call keeps its
-// P only while some other P is idle; otherwise sysmon takes the P away at
-// every tick (7 % of the proxy's CPU when it was tried with no P to spare),
-// so the standalone proxy runs one P more than it has loops
-// (Options.EventLoops).
+// run serves events until a stop command, blocking its thread in
+// epoll_wait as HAProxy's threads do: the kernel wakes the loop itself.
+// Waiting in Go's poller instead (an epoll set is itself pollable) woke a
+// loop through the runtime, with one more epoll_wait and often a hand-off
+// between threads, and left the proxy's p99 8-18 % above HAProxy's
+// (bench/RESULTS.md). A thread blocked in a system call keeps its P only
+// while some other P is idle; otherwise sysmon takes the P away at every
+// tick (7 % of the proxy's CPU when tried with no P to spare), so the
+// standalone proxy runs one P more than it has loops (Options.EventLoops).
+// The loop is not locked to its thread: it rarely leaves it, and yielding
+// (below) costs a hand-off between threads when locked.
 func (lp *loop) run() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	defer lp.shutdown()
 	for !lp.exit {
 		n, err := unix.EpollWait(lp.epfd, lp.events, lp.waitTimeout())
@@ -282,6 +282,9 @@ func (lp *loop) run() {
 			return
 		}
 		lp.now = time.Since(lp.epoch)
+		if lp.yieldDue() {
+			runtime.Gosched()
+		}
 		for i := range n {
 			if !lp.dispatch(&lp.events[i]) {
 				lp.exit = true
@@ -292,6 +295,23 @@ func (lp *loop) run() {
 			lp.sweep()
 		}
 	}
+}
+
+// yieldInterval is how often a loop passes through Go's scheduler. A
+// goroutine that has not for 10 ms is preempted by sysmon, which then also
+// takes away its P if it sits in a system call and goes back to waking
+// every 20 µs: without yielding, sysmon woke 1,600 times a second under
+// load (110 with), and p99 rose 5-9 %.
+const yieldInterval = 5 * time.Millisecond
+
+// yieldDue says whether the loop should yield now, and if so notes that it
+// did.
+func (lp *loop) yieldDue() bool {
+	if lp.now-lp.lastYield < yieldInterval {
+		return false
+	}
+	lp.lastYield = lp.now
+	return true
 }
 
 // waitTimeout is how long epoll_wait may block, in milliseconds: until the

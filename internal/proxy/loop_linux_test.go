@@ -465,3 +465,20 @@ func TestLoopWaitTimeout(t *testing.T) {
 		})
 	}
 }
+
+// A loop passes through the scheduler once per yieldInterval, however
+// often it wakes, so that sysmon never has to preempt it.
+func TestLoopYieldsEveryInterval(t *testing.T) {
+	lp := &loop{}
+	var yields []time.Duration
+	for now := time.Duration(0); now <= 20*time.Millisecond; now += 700 * time.Microsecond {
+		lp.now = now
+		if lp.yieldDue() {
+			yields = append(yields, now)
+		}
+	}
+	want := []time.Duration{5600 * time.Microsecond, 11200 * time.Microsecond, 16800 * time.Microsecond}
+	if fmt.Sprint(yields) != fmt.Sprint(want) {
+		t.Errorf("yielded at %v, want %v", yields, want)
+	}
+}

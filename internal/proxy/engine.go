@@ -29,14 +29,6 @@ import (
 // tsnet's Server.Dial fit. Health checks use the same function.
 type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
 
-// eventLoopCount is how many event loops New starts.
-func (e *Engine) eventLoopCount() int {
-	if e.opts.EventLoops > 0 {
-		return e.opts.EventLoops
-	}
-	return max(1, runtime.GOMAXPROCS(0))
-}
-
 // ListenFunc opens the listener for one configured listener, e.g. a TCP
 // socket or a tsnet service listener.
 type ListenFunc func(ctx context.Context, l proxyconfig.Listener) (net.Listener, error)
@@ -144,6 +136,14 @@ func New(opts Options) (*Engine, error) {
 		e.loops = loops
 	}
 	return e, nil
+}
+
+// eventLoopCount is how many event loops New starts.
+func (e *Engine) eventLoopCount() int {
+	if e.opts.EventLoops > 0 {
+		return e.opts.EventLoops
+	}
+	return max(1, runtime.GOMAXPROCS(0))
 }
 
 // Apply swaps in a validated configuration. New listeners are opened first;

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tailscale.com/tailcfg"
+	"tailscale.com/tstest/integration/testcontrol"
 	"tailscale.com/types/key"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/apiemulator"
@@ -63,10 +64,11 @@ func (l *Lab) device(n *tailcfg.Node) apiemulator.Device {
 }
 
 // DeleteDevice removes a node, by its numeric ID or its stable node ID.
-// testcontrol cannot forget a node, so the lab expires the node's key
-// (the node drops off the tailnet: peers stop talking to it and it must
-// log in again, which an expired key cannot) and stops listing it and
-// routing to it.
+// testcontrol cannot forget a node, so the lab does what it can (forget):
+// the node's key expires (peers stop talking to it and it must log in
+// again, which an expired key cannot), its name and addresses go from its
+// peers' netmaps with the next update (its MagicDNS name stops resolving,
+// nothing routes to it), and the lab stops listing it and routing to it.
 func (l *Lab) DeleteDevice(id string) error {
 	for _, n := range l.control.AllNodes() {
 		if strconv.FormatInt(int64(n.ID), 10) != id && string(n.StableID) != id {
@@ -76,20 +78,29 @@ func (l *Lab) DeleteDevice(id string) error {
 			break
 		}
 		l.router.markDeleted(n.StableID)
-		l.expireKey(n.Key)
+		forget(l.control, n.Key)
 		return nil
 	}
 	return fmt.Errorf("lab: no device %q", id)
 }
 
-// expireKey expires a node's key in control. testcontrol offers no
-// field-level update, so a map update racing with it may be overwritten;
-// the router's deleted mark holds either way.
-func (l *Lab) expireKey(nk key.NodePublic) {
-	n := l.control.Node(nk)
+// forget expires a node's key and takes its name and addresses away.
+// testcontrol offers no field-level update, so a map update racing with
+// it may undo part of it; the router re-applies it (forgetDeleted), and
+// its deleted mark holds either way.
+func forget(control *testcontrol.Server, nk key.NodePublic) {
+	n := control.Node(nk)
 	if n == nil {
 		return
 	}
 	n.KeyExpiry = time.Now().Add(-time.Minute)
-	l.control.UpdateNode(n)
+	n.Name = ""
+	n.Addresses, n.AllowedIPs = nil, nil
+	control.UpdateNode(n)
+}
+
+// forgotten says whether forget's changes are all in place.
+func forgotten(n *tailcfg.Node) bool {
+	return n.Name == "" && len(n.Addresses) == 0 && len(n.AllowedIPs) == 0 &&
+		!n.KeyExpiry.IsZero() && n.KeyExpiry.Before(time.Now())
 }

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"tailscale.com/tsnet"
+
 	"github.com/tailscale-gateway/tailscale-gateway/internal/apiemulator"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/lab"
 )
 
 // apiClient calls the emulator's HTTP API the way the operator does.
@@ -96,6 +99,20 @@ func socksClient(t *testing.T, addr string) *http.Client {
 		Timeout:   5 * time.Second,
 		Transport: &http.Transport{Proxy: http.ProxyURL(proxy), DisableKeepAlives: true},
 	}
+}
+
+// containedClient is an HTTP client of a lab node that reaches only the
+// tailnet (a node's own HTTPClient sends what no peer routes out through
+// the host).
+func containedClient(t *testing.T, l *lab.Lab, node *tsnet.Server, timeout time.Duration) *http.Client {
+	t.Helper()
+	d, err := l.Dialer(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := d.HTTPClient(timeout)
+	c.Transport.(*http.Transport).DisableKeepAlives = true
+	return c
 }
 
 func expectBody(c *http.Client, u, want string) error {

@@ -122,7 +122,9 @@ func (l *Lab) startTailnet() error {
 	wake := make(chan struct{}, 1)
 	l.sessions = newSessions(func() { poke(wake) })
 	l.control = newControl(l.domain, relay.derpMap, l.opts.TagOwners, l.sessions, l.opts.Logf)
-	l.router = newRouter(l.control, l.sessions, wake, l.domain, interval, l.opts.Logf)
+	if l.router, err = newRouter(l.control, l.sessions, wake, l.domain, interval, l.opts.Logf); err != nil {
+		return err
+	}
 	addr := l.opts.ControlAddr
 	if addr == "" {
 		addr = "127.0.0.1:0"

@@ -44,7 +44,7 @@ func TestLab(t *testing.T) {
 	}
 	serveDirect(t, nodes["host-a"], ":8080", "host-a direct")
 	demoURL := "http://demo." + l.Domain() + "/"
-	client := nodes["client"].HTTPClient()
+	client := containedClient(t, l, nodes["client"], 5*time.Second)
 
 	first := waitAnsweredByPrimary(t, ctx, l, nodes, client, demoURL)
 
@@ -79,8 +79,7 @@ func TestLab(t *testing.T) {
 			}
 			return nil
 		})
-		short := nodes["client"].HTTPClient()
-		short.Timeout = 2 * time.Second
+		short := containedClient(t, l, nodes["client"], 2*time.Second)
 		if err := expectBody(short, demoURL, "host-c"); err == nil {
 			t.Fatal("the unapproved host-c answered for svc:demo")
 		}

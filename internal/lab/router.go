@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"maps"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,12 +41,17 @@ type router struct {
 	ads       advertisements
 	primaries map[string]tailcfg.StableNodeID
 	applied   map[key.NodePublic]hostConfig
-	dnsAdded  map[tailcfg.DNSRecord]bool
+	dns       *controlDNS
+	dnsSent   []tailcfg.DNSRecord
 }
 
 func newRouter(control *testcontrol.Server, s *sessions, wake chan struct{},
 	domain string, interval time.Duration, logf logger.Logf,
-) *router {
+) (*router, error) {
+	dns, err := newControlDNS(control)
+	if err != nil {
+		return nil, err
+	}
 	return &router{
 		control:  control,
 		sessions: s,
@@ -55,8 +62,8 @@ func newRouter(control *testcontrol.Server, s *sessions, wake chan struct{},
 		deleted:  map[tailcfg.StableNodeID]bool{},
 		ads:      advertisements{control: control, logf: logf},
 		applied:  map[key.NodePublic]hostConfig{},
-		dnsAdded: map[tailcfg.DNSRecord]bool{},
-	}
+		dns:      dns,
+	}, nil
 }
 
 // poke asks for a reconcile soon; pokes coalesce.
@@ -115,7 +122,8 @@ func (r *router) reconcile(ctx context.Context) {
 	hosts := r.hostStates(ctx, nodes)
 	r.primaries = choosePrimaries(services, hosts, approvers, r.primaries)
 	r.apply(nodes, hostConfigs(services, r.primaries))
-	r.addDNSRecords(services)
+	r.setDNSRecords(services)
+	r.forgetDeleted(nodes)
 	r.publish()
 }
 
@@ -178,20 +186,27 @@ func (r *router) pushHostConfig(nk key.NodePublic, cfg hostConfig) {
 	r.control.SetSubnetRoutes(nk, cfg.Routes)
 }
 
-// addDNSRecords adds the records control does not have yet. testcontrol
-// can only add records, so a deleted service's name keeps resolving (to
-// addresses nobody routes any more); the emulator never hands a deleted
-// service's addresses to another name, so a name never resolves wrongly.
-func (r *router) addDNSRecords(services []VIPService) {
-	var missing []tailcfg.DNSRecord
-	for _, rec := range serviceDNSRecords(services, r.domain) {
-		if !r.dnsAdded[rec] {
-			r.dnsAdded[rec] = true
-			missing = append(missing, rec)
-		}
+// setDNSRecords makes control's MagicDNS records those of the services
+// that exist, so a deleted service's name stops resolving with the next
+// netmap, as with production control.
+func (r *router) setDNSRecords(services []VIPService) {
+	services = slices.Clone(services)
+	slices.SortFunc(services, func(a, b VIPService) int { return strings.Compare(a.Name, b.Name) })
+	want := serviceDNSRecords(services, r.domain)
+	if slices.Equal(want, r.dnsSent) {
+		return
 	}
-	if len(missing) > 0 {
-		r.control.AddDNSRecords(missing...)
+	r.dns.set(want)
+	r.dnsSent = want
+}
+
+// forgetDeleted re-applies forget to deleted nodes that a map update
+// racing with DeleteDevice gave their name or addresses back.
+func (r *router) forgetDeleted(nodes []*tailcfg.Node) {
+	for _, n := range nodes {
+		if r.isDeleted(n.StableID) && !forgotten(n) {
+			forget(r.control, n.Key)
+		}
 	}
 }
 

@@ -7,9 +7,14 @@ import (
 )
 
 // startSOCKS5 joins the node the proxy dials through and starts the proxy.
-// The node accepts routes, so VIP service names resolve and route too.
+// The node accepts routes, so VIP service names resolve and route too; its
+// contained Dialer keeps the proxy inside the tailnet.
 func (l *Lab) startSOCKS5(ctx context.Context) error {
 	node, err := l.NewNode(ctx, NodeOptions{Hostname: SOCKS5Hostname, Ephemeral: true})
+	if err != nil {
+		return err
+	}
+	dialer, err := l.Dialer(node)
 	if err != nil {
 		return err
 	}
@@ -17,6 +22,6 @@ func (l *Lab) startSOCKS5(ctx context.Context) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	l.socks, err = socks.Listen(addr, node.Dial, l.opts.Logf)
+	l.socks, err = socks.Listen(addr, dialer, l.opts.Logf)
 	return err
 }

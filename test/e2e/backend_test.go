@@ -166,7 +166,7 @@ const connectTimeout = 3 * time.Second
 // (checkLoad).
 var errConnectStall = errors.New("connect to the VIP service got no answer")
 
-// dialVIP dials from the client node, giving up after connectTimeout. A
+// dialVIP dials from the client node, into the tailnet only, giving up after connectTimeout. A
 // dial that outlives its context (one was seen to, before the TIME-WAIT
 // fix) is abandoned rather than waited for, and closed if it connects.
 func dialVIP(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -178,7 +178,7 @@ func dialVIP(ctx context.Context, network, addr string) (net.Conn, error) {
 	defer cancel()
 	done := make(chan result, 1)
 	go func() {
-		c, err := client.Dial(ctx, network, addr)
+		c, err := clientDialer.Dial(ctx, network, addr)
 		done <- result{c, err}
 	}()
 	select {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/lab"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/lab/socks"
 )
 
 // TestLeastConnections holds connections open on one backend and checks
@@ -306,9 +309,23 @@ func TestSteadyStateAndDelete(t *testing.T) {
 			if err := env.Client.Get(ctx, ctrlclient.ObjectKeyFromObject(ts), ts); err == nil {
 				return fmt.Errorf("TailscaleServices still there (finalizers %v)", ts.Finalizers)
 			}
-			return nil
+			return nameGone(ctx, s.vipDNSName())
 		}, true)
 	})
+}
+
+// nameGone: the client's MagicDNS no longer knows name, and the lab's
+// SOCKS5 proxy refuses it (reply 2) rather than dialing anything.
+func nameGone(ctx context.Context, name string) error {
+	if ip, err := clientDialer.Lookup(ctx, name); !errors.Is(err, lab.ErrNotInTailnet) {
+		return fmt.Errorf("%s still resolves (%v, %v)", name, ip, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if got, err := socks.Reply(ctx, env.Lab.SOCKS5Addr(), name, 80); err != nil || got != socks.ReplyNotAllowed {
+		return fmt.Errorf("the lab's SOCKS5 proxy answers CONNECT %s with %d, %v; want 2", name, got, err)
+	}
+	return nil
 }
 
 // TestBackendKilledUnderLoad: 10 concurrent clients, a new connection

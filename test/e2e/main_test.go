@@ -37,10 +37,14 @@ import (
 
 // The environment every test shares, set up by TestMain.
 var (
-	env      *devenv.Env
-	client   *tsnet.Server // the lab client node that sends the traffic
-	setupErr error         // why the environment could not start
-	skipWhy  string        // why the tests are skipped
+	env    *devenv.Env
+	client *tsnet.Server // the lab client node that sends the traffic
+	// clientDialer dials from client into the tailnet only: what no peer
+	// routes (a deleted service's address) is refused, never sent out
+	// through the host as the node's own Dial would.
+	clientDialer *lab.Dialer
+	setupErr     error  // why the environment could not start
+	skipWhy      string // why the tests are skipped
 	// logs collects the environment's log lines; a failing test prints
 	// the tail (see dumpLogs).
 	logs logBuffer
@@ -128,6 +132,9 @@ func start() (stop func() error, err error) {
 	client, err = env.Lab.NewNode(ctx, lab.NodeOptions{Hostname: "e2e-client", Ephemeral: true})
 	if err != nil {
 		return stop, fmt.Errorf("joining the client node: %w", err)
+	}
+	if clientDialer, err = env.Lab.Dialer(client); err != nil {
+		return stop, err
 	}
 	fmt.Fprintf(os.Stderr, "e2e: environment ready in %s\n", time.Since(began).Round(time.Millisecond))
 	return stop, nil

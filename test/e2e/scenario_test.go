@@ -163,7 +163,9 @@ func (s *scenario) twoPools(app string, lb *gatewayv1alpha1.LoadBalancingSpec) (
 
 func (s *scenario) vipName() string { return "svc:" + s.ns }
 
-func (s *scenario) url() string { return "http://" + s.ns + "." + env.Lab.Domain() + "/" }
+func (s *scenario) vipDNSName() string { return s.ns + "." + env.Lab.Domain() }
+
+func (s *scenario) url() string { return "http://" + s.vipDNSName() + "/" }
 
 // healthCheck is a quick HTTP check, so that tests converge in seconds.
 func healthCheck() *gatewayv1alpha1.HealthCheckSpec {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/apiemulator"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/lab"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/lab/controllermanager"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/lab/podrunner"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/scheme"
 )
@@ -87,6 +88,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		run  func() error
 	}{
 		{"starting kube-apiserver and etcd", func() error { return e.startAPIServer(opts) }},
+		{"starting kube-controller-manager", func() error { return e.startControllerManager(opts) }},
 		{"starting the lab tailnet", func() error { return e.startLab(ctx, opts) }},
 		{"starting the Tailscale API emulator", func() error { return e.startEmulator(opts) }},
 		{"creating the lab TailscaleTailnet", func() error { return e.createTailnet(ctx) }},
@@ -152,6 +154,30 @@ func (e *Env) startAPIServer(opts Options) error {
 		return err
 	}
 	e.ready["kubeconfig"] = e.KubeconfigPath
+	return nil
+}
+
+// startControllerManager runs the garbage collector and the namespace
+// lifecycle, so that owned objects go with their owners and a deleted
+// namespace is emptied and removed, as in a cluster. Its log goes to
+// StateDir/kube-controller-manager.log.
+func (e *Env) startControllerManager(opts Options) error {
+	logPath := filepath.Join(filepath.Dir(e.KubeconfigPath), "kube-controller-manager.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	kcm, err := controllermanager.Start(controllermanager.Options{
+		BinaryDir: os.Getenv("KUBEBUILDER_ASSETS"), Kubeconfig: e.KubeconfigPath, Output: logFile,
+	})
+	if err != nil {
+		logFile.Close()
+		return err
+	}
+	e.stop = append(e.stop, func() error {
+		defer logFile.Close()
+		return kcm.Stop()
+	})
 	return nil
 }
 

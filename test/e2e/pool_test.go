@@ -61,14 +61,13 @@ const (
 //     (checkLoad, over all of the test's requests).
 //   - Deleting the pool: within 60s the pool is gone and the emulator lists
 //     no device of its pods and shows every auth key minted for them
-//     revoked. envtest has no garbage collector, and the operator leaves
-//     the pool's Kubernetes objects to it: whatever is left of the
-//     StatefulSet, the state and auth key Secrets, the ConfigMap, the
-//     ServiceAccount, Role, RoleBinding and headless Service (all of them,
-//     as the operator stands) must carry a controller owner reference to
-//     the pool (its UID). The test then
-//     deletes them as the collector would and checks that neither the
-//     devices nor the objects come back.
+//     revoked. The operator leaves the pool's Kubernetes objects to the
+//     garbage collector (the lab runs kube-controller-manager's): each
+//     carries a controller owner reference to the pool, and within the
+//     same 60s the StatefulSet, the state and auth key Secrets, the
+//     ConfigMap, the ServiceAccount, Role, RoleBinding and headless Service
+//     are gone, the proxies have stopped, and neither the devices nor the
+//     objects come back.
 func TestPool(t *testing.T) {
 	s := newScenario(t, "e2e-pool")
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
@@ -226,37 +225,22 @@ func TestPool(t *testing.T) {
 	}, true)
 	t.Logf("pool deleted, its devices and auth keys gone from the emulator %s after the delete", time.Since(began).Round(time.Millisecond))
 
-	// What is left is for the garbage collector. The operator itself
-	// removes, on deletion, only what lives in the tailnet (devices, auth
-	// keys: checked above); on scale-down it also removed the removed
-	// machines' Secrets and the PodDisruptionBudget (checked above). The
-	// StatefulSet, the machines' auth key and state Secrets, the ConfigMap,
-	// the ServiceAccount, Role, RoleBinding and headless Service must each
-	// carry a controller owner reference to the pool, for a cluster's
-	// garbage collector.
-	left := s.poolObjects(ctx, name)
-	var kinds []string
-	for _, o := range left {
-		kinds = append(kinds, o.kind+"/"+o.obj.GetName())
+	// The rest is the garbage collector's (the lab runs the real one):
+	// the StatefulSet (its proxies stop), the machines' auth key and state
+	// Secrets, the ConfigMap, the ServiceAccount, Role, RoleBinding and
+	// headless Service, each controlled by the pool. Nothing may come
+	// back: neither the devices (the stopped proxies' keys are revoked)
+	// nor any object (the operator must not recreate them for a deleted
+	// pool).
+	for _, o := range owned {
 		if !controlledBy(o.obj, ep.UID) {
-			t.Errorf("%s %s is left after the pool's deletion without a controller reference to it (owners %+v)", o.kind, o.obj.GetName(), o.obj.GetOwnerReferences())
+			t.Errorf("%s %s has no controller reference to the pool (owners %+v): the garbage collector would leave it", o.kind, o.obj.GetName(), o.obj.GetOwnerReferences())
 		}
 	}
-	t.Logf("left for the garbage collector (%d of the %d objects before the delete), each controlled by the pool: %s", len(left), len(owned), strings.Join(kinds, " "))
-
-	// Collect them as the garbage collector would: the StatefulSet first
-	// (its proxies stop), then the rest. Nothing may come back: neither
-	// the devices (the stopped proxies' keys are revoked) nor any object
-	// (the operator must not recreate them for a deleted pool).
-	for _, o := range left {
-		if o.kind != "StatefulSet" {
-			continue
+	waitUntil(t, within, "the garbage collector to remove the pool's objects, and its proxies to stop", func() error {
+		if rest := s.poolObjects(within, name); len(rest) > 0 {
+			return fmt.Errorf("%d objects left, first %s %s", len(rest), rest[0].kind, rest[0].obj.GetName())
 		}
-		if err := env.Client.Delete(ctx, o.obj); ctrlclient.IgnoreNotFound(err) != nil {
-			t.Errorf("deleting %s %s as the garbage collector would: %v", o.kind, o.obj.GetName(), err)
-		}
-	}
-	waitUntil(t, within, "the pool's proxies to stop", func() error {
 		for pod := range env.Pods.Running() {
 			if strings.HasPrefix(pod, s.ns+"/"+name+"-") {
 				return fmt.Errorf("%s still runs", pod)
@@ -264,14 +248,7 @@ func TestPool(t *testing.T) {
 		}
 		return nil
 	}, true)
-	for _, o := range left {
-		if o.kind == "StatefulSet" {
-			continue
-		}
-		if err := env.Client.Delete(ctx, o.obj); ctrlclient.IgnoreNotFound(err) != nil {
-			t.Errorf("deleting %s %s as the garbage collector would: %v", o.kind, o.obj.GetName(), err)
-		}
-	}
+	t.Logf("the garbage collector removed the pool's %d objects %s after the delete", len(owned), time.Since(began).Round(time.Millisecond))
 	if err := wantDevices(name, 0); err != nil {
 		t.Errorf("after the proxies stopped: %v", err)
 	}

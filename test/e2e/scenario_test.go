@@ -40,8 +40,8 @@ type scenario struct {
 
 // newScenario makes a namespace for the test; when the test ends it
 // deletes the test's TailscaleServices and pools, and the pools'
-// StatefulSets (envtest has no garbage collector), which stops the
-// proxies.
+// StatefulSets (sooner than the garbage collector would), which stops
+// the proxies.
 func newScenario(t *testing.T, name string) *scenario {
 	t.Helper()
 	needEnv(t)

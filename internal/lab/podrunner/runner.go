@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 )
@@ -32,6 +33,10 @@ type Runner struct {
 	queue     workqueue.TypedRateLimitingInterface[string]
 	lister    appslisters.StatefulSetLister
 	factory   informers.SharedInformerFactory
+	// pods and podFactory watch every Pod of the namespace(s): Pods carry
+	// their template's labels, not the StatefulSets' the selector picks.
+	pods       corelisters.PodLister
+	podFactory informers.SharedInformerFactory
 	cancel    context.CancelFunc
 	workersWG sync.WaitGroup
 	stderrMu  sync.Mutex
@@ -82,12 +87,19 @@ func (r *Runner) watch(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	pods, err := r.watchPods()
+	if err != nil {
+		return err
+	}
+	r.pods = pods
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	r.factory.Start(runCtx.Done())
-	for typ, ok := range r.factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("podrunner: listing %v: %w", typ, context.Cause(ctx))
+	for _, f := range []informers.SharedInformerFactory{r.factory, r.podFactory} {
+		f.Start(runCtx.Done())
+		for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+			if !ok {
+				return fmt.Errorf("podrunner: listing %v: %w", typ, context.Cause(ctx))
+			}
 		}
 	}
 	for range workers {
@@ -178,8 +190,10 @@ func (r *Runner) Stop() error {
 	}
 	r.queue.ShutDown()
 	r.workersWG.Wait()
-	if r.factory != nil {
-		r.factory.Shutdown()
+	for _, f := range []informers.SharedInformerFactory{r.factory, r.podFactory} {
+		if f != nil {
+			f.Shutdown()
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

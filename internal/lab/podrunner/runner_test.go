@@ -60,6 +60,7 @@ func TestRunner(t *testing.T) {
 	}
 	checkIdentity(t, r, "web-0")
 	checkCrashRestart(t, r, c, "lab/web-0")
+	checkPodDeleted(t, r, c, "lab/web-0")
 	checkTemplateChange(t, r, c, web)
 	maps.Copy(seen, invert(r.Running()))
 	checkKillAfterGrace(t, r, c)
@@ -155,6 +156,38 @@ func checkCrashRestart(t *testing.T, r *podrunner.Runner, c client.Client, key s
 		}
 		if cs := pod.Status.ContainerStatuses; len(cs) != 1 || cs[0].RestartCount != 1 || !cs[0].Ready {
 			return fmt.Errorf("container statuses %+v", cs)
+		}
+		return nil
+	})
+}
+
+// checkPodDeleted deletes a Pod gracefully, as kubectl or the namespace
+// controller do: the runner, the lab's kubelet, stops its process and
+// confirms the deletion (nothing else would), then starts the replica
+// again under a new Pod, as a StatefulSet controller would.
+func checkPodDeleted(t *testing.T, r *podrunner.Runner, c client.Client, key string) {
+	t.Helper()
+	old := r.Running()[key]
+	pod := &corev1.Pod{}
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "web-0"}, pod); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(t.Context(), pod, client.GracePeriodSeconds(30)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a new process under a new Pod", func() error {
+		if alive(old) {
+			return fmt.Errorf("process %d of the deleted Pod still runs", old)
+		}
+		if pid := r.Running()[key]; pid == 0 || pid == old {
+			return fmt.Errorf("pid %d (deleted: %d)", pid, old)
+		}
+		now := &corev1.Pod{}
+		if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "web-0"}, now); err != nil {
+			return err
+		}
+		if now.UID == pod.UID || now.DeletionTimestamp != nil {
+			return fmt.Errorf("the Pod is still the deleted one (deletion %v)", now.DeletionTimestamp)
 		}
 		return nil
 	})

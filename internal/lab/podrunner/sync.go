@@ -16,7 +16,8 @@ import (
 
 // sync makes the processes of one StatefulSet match it, then reports
 // them as Pods and as the StatefulSet's status. A deleted StatefulSet
-// gets its processes stopped.
+// gets its processes stopped; a deleted Pod gets its process stopped and
+// started again (see kubelet.go).
 func (r *Runner) sync(ctx context.Context, key string) error {
 	sts, err := r.statefulSet(key)
 	if err != nil {
@@ -29,9 +30,17 @@ func (r *Runner) sync(ctx context.Context, key string) error {
 	if err := r.stopReplicas(ctx, key, r.outdated(key, launches)); err != nil {
 		return err
 	}
+	if err := r.stopReplicas(ctx, key, r.deletedPods(key)); err != nil {
+		return err
+	}
 	start, stop := scale(r.ordinals(key), len(launches))
 	if err := r.stopReplicas(ctx, key, stop); err != nil {
 		return err
+	}
+	if len(start) > 0 {
+		if terminating, err := r.namespaceTerminating(ctx, sts.Namespace); err != nil || terminating {
+			return err // a terminating namespace admits no new Pod
+		}
 	}
 	for _, i := range start {
 		if err := r.startReplica(key, sts, i, launches[i]); err != nil {

@@ -3,7 +3,10 @@
 # in a network namespace of its own whose loopback is up and whose only
 # route out (IPv4 and IPv6 default) is a dead end, a veth whose peer has
 # no address. Whatever tries to leave (a connect, a DNS query, an ARP for
-# a gateway) is counted on that interface and goes nowhere. After the
+# the gateway) is counted on that interface and goes nowhere. The dead
+# end has an address of its own (192.0.2.1, a documentation address), as
+# a machine's network interface has: kube-apiserver refuses to start
+# without one to advertise. After the
 # command, the script prints how many packets the dead end took and fails
 # if there was any, or if the command failed.
 #
@@ -34,7 +37,8 @@ ip link set "$dead" addrgenmode none
 ip link set "$dead-peer" addrgenmode none
 ip link set "$dead-peer" up
 ip link set "$dead" up
-ip route add default dev "$dead"
+ip addr add 192.0.2.1/24 dev "$dead"
+ip route add default via 192.0.2.254 dev "$dead"
 ip -6 route add default dev "$dead"
 
 sent() { awk -v dev="$dead:" '$1 == dev {print $11}' /proc/net/dev; }

@@ -131,7 +131,7 @@ func (lp *loop) stop() {
 // Waiting in Go's poller instead (an epoll set is itself pollable) woke a
 // loop through the runtime, with one more epoll_wait and often a hand-off
 // between threads, and left the proxy's p99 8-18 % above HAProxy's
-// (bench/RESULTS.md). A thread blocked in a system call keeps its P only
+// (bench/HISTORY.md). A thread blocked in a system call keeps its P only
 // while some other P is idle; otherwise sysmon takes the P away at every
 // tick (7 % of the proxy's CPU when tried with no P to spare), so the
 // standalone proxy runs one P more than it has loops (proxy.Options.EventLoops).

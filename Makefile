@@ -56,7 +56,7 @@ bench: ## Go benchmarks of the data plane (see bench/RESULTS.md).
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/lb/... ./internal/proxy/...
 
 .PHONY: bench-dataplane
-bench-dataplane: build ## HAProxy and tsgw-proxy side by side under wrk; appends to bench/RESULTS.md.
+bench-dataplane: build ## HAProxy and tsgw-proxy side by side under wrk; appends to bench/HISTORY.md.
 	hack/bench-dataplane.sh
 
 .PHONY: help

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HAProxy and tsgw-proxy side by side under the same wrk load; appends the
-# results to bench/RESULTS.md. Run from anywhere; `make bench-dataplane` builds
-# bin/proxy first.
+# results to bench/HISTORY.md (bench/RESULTS.md holds the current figures,
+# copied from there by hand). Run from anywhere; `make bench-dataplane`
+# builds bin/proxy first.
 #
 # Environment: ROUNDS (3), DURATION (10s), CONNECTIONS (50), THREADS (2).
 set -euo pipefail
@@ -165,5 +166,5 @@ paired() {
 	done <"$rows"
 	echo
 	echo "</details>"
-} >>bench/RESULTS.md
-echo "results appended to bench/RESULTS.md" >&2
+} >>bench/HISTORY.md
+echo "results appended to bench/HISTORY.md; copy them to bench/RESULTS.md if they are the new current figures" >&2

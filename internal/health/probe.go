@@ -14,7 +14,7 @@ import (
 // Protocol is how a backend is probed.
 type Protocol string
 
-// Probe protocols of DESIGN §3.5.
+// Probe protocols; docs/design-notes.md says when each passes.
 const (
 	HTTP  Protocol = "HTTP"
 	HTTPS Protocol = "HTTPS"

@@ -15,7 +15,8 @@ type State int
 const (
 	// Unknown is the state of a backend that has not passed a check yet and
 	// has not failed enough checks to be Unhealthy. It receives no traffic
-	// (DESIGN §3.5: a new backend is healthy after its first passing check);
+	// (a new backend is healthy after its first passing check: see
+	// docs/design-notes.md, Health checks);
 	// if no backend of a service is Healthy, panic mode tries them all anyway.
 	Unknown State = iota
 	Healthy

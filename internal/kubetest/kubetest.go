@@ -7,6 +7,7 @@
 package kubetest
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -16,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -75,4 +77,22 @@ func (e *Env) Namespace(t testing.TB, name string) {
 	if err := e.Client.Create(t.Context(), ns); client.IgnoreAlreadyExists(err) != nil {
 		t.Fatalf("creating namespace %s: %v", name, err)
 	}
+}
+
+// Update changes the object named key the way a test must when a
+// controller writes the object too (its status, its finalizers): it reads
+// the object afresh, applies change and updates it, again for as long as
+// the update conflicts with another write.
+func Update[T any, PT interface {
+	*T
+	client.Object
+}](ctx context.Context, c client.Client, key client.ObjectKey, change func(PT)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj := PT(new(T))
+		if err := c.Get(ctx, key, obj); err != nil {
+			return err
+		}
+		change(obj)
+		return c.Update(ctx, obj)
+	})
 }

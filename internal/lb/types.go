@@ -1,5 +1,5 @@
 // Package lb picks the backend for each new connection of a load-balanced
-// service. It implements the strategies of DESIGN §3.4 (round-robin,
+// service. It implements the strategies of docs/design-notes.md (round-robin,
 // least-connections, weighted over groups, failover over tiers) plus panic
 // mode. Picking is lock-free for every strategy but least-connections (a
 // mutex-guarded heap, O(log n)); no pick allocates.
@@ -16,7 +16,7 @@ import (
 // Strategy is a load-balancing algorithm.
 type Strategy string
 
-// The strategies of DESIGN §3.4.
+// The strategies; docs/design-notes.md says what each does.
 const (
 	RoundRobin       Strategy = "round-robin"
 	LeastConnections Strategy = "least-connections"

@@ -35,14 +35,16 @@ func (e *Engine) accept(l *listener) {
 			c.Close()
 			continue
 		}
-		workers.run(func() { e.serve(tc, l) })
+		workers.run(func() { e.serve(tc, l.address) })
 	}
 }
 
-func (e *Engine) serve(tc *trackedConn, l *listener) {
+// serve serves a client connection accepted on the listener whose
+// ListenerKey is route.
+func (e *Engine) serve(tc *trackedConn, route string) {
 	defer e.conns.untrack(tc)
 	c := tc.client
-	svc := e.serviceFor(l)
+	svc := e.serviceFor(route)
 	if svc == nil {
 		c.Close()
 		return
@@ -94,8 +96,10 @@ func closeRefused(c net.Conn) {
 	c.Close()
 }
 
-func (e *Engine) serviceFor(l *listener) *service {
-	name, ok := (*e.routes.Load())[l.address]
+// serviceFor returns the service of the listener whose ListenerKey is
+// route, or nil.
+func (e *Engine) serviceFor(route string) *service {
+	name, ok := (*e.routes.Load())[route]
 	if !ok {
 		return nil
 	}

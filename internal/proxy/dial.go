@@ -3,7 +3,8 @@ package proxy
 import (
 	"context"
 	"net"
-	"net/netip"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/eventloop"
 )
 
 // backendDialer dials backends on the host network, the default DialFunc.
@@ -15,17 +16,10 @@ import (
 // Envoy (without upstream tcp_keepalive) do not set it either. Client
 // connections keep it (tcpListenConfig).
 //
-// rawConnect (Linux) makes the connect(2) that carries the handshake a raw
-// system call. Not Dialer.DialTCP, which would skip the resolver for IP
+// eventloop.RawConnect (Linux) makes the connect(2) that carries the
+// handshake a raw system call. Not Dialer.DialTCP, which would skip the resolver for IP
 // literals: it binds the socket to its zero local address, one more call.
-var backendDialer = net.Dialer{KeepAlive: -1, ControlContext: rawConnect}
-
-// ipLiteral parses a backend address that can be connected to without
-// resolving a name: an IP address (without an IPv6 zone) and a port.
-func ipLiteral(address string) (netip.AddrPort, bool) {
-	ap, err := netip.ParseAddrPort(address)
-	return ap, err == nil && ap.Addr().Zone() == ""
-}
+var backendDialer = net.Dialer{KeepAlive: -1, ControlContext: eventloop.RawConnect}
 
 // dialBackendTCP is the default DialFunc.
 func dialBackendTCP(ctx context.Context, network, address string) (net.Conn, error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
 
+	"github.com/tailscale-gateway/tailscale-gateway/internal/eventloop"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/lb"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
@@ -48,7 +49,7 @@ type Options struct {
 	HealthJitter float64
 	// GoroutinesPerConnection serves host-network listeners with goroutines
 	// per connection, as tailnet listeners always are, instead of the event
-	// loops (Linux, default Dial and Listen only; see loop_linux.go). For
+	// loops (Linux, default Dial and Listen only; see internal/eventloop). For
 	// tests, which run the engine both ways.
 	GoroutinesPerConnection bool
 	// EventLoops is how many event loops to run; 0: GOMAXPROCS. Each loop
@@ -76,28 +77,11 @@ type Engine struct {
 }
 
 type listener struct {
-	address string        // ListenerKey; routes are keyed by it
-	ln      net.Listener  // served by accept, or
-	ll      *loopListener // served by the event loops
+	address string              // ListenerKey; routes are keyed by it
+	ln      net.Listener        // served by accept, or
+	ll      *eventloop.Listener // served by the event loops
 	done    chan struct{}
 	accepts uint32 // connections accepted; spreads them over connSet shards
-}
-
-// eventLoops serve host-network listeners without a goroutine per
-// connection (Linux: loop_linux.go).
-type eventLoops interface {
-	listen(address string) (*loopListener, error)
-	serve(ll *loopListener) error // accept on ll from now on
-	unserve(ll *loopListener)     // stop accepting on ll and close it
-	abortAll()                    // close every connection (hard stop)
-	close()                       // stop the loops
-}
-
-// loopListener is a listening socket served by event loops.
-type loopListener struct {
-	fd   int
-	addr *net.TCPAddr
-	l    *listener
 }
 
 // New returns an Engine with no configuration; call Apply.
@@ -211,13 +195,11 @@ func (e *Engine) openListeners(ctx context.Context, want []proxyconfig.Listener)
 // listener is on the host network.
 func (e *Engine) listen(ctx context.Context, l proxyconfig.Listener) (*listener, error) {
 	if e.loops != nil && (l.Network == "" || l.Network == proxyconfig.NetworkTCP) {
-		ll, err := e.loops.listen(l.Address)
+		ll, err := e.loops.Listen(l.Address) // l.Address is the route key
 		if err != nil {
 			return nil, err
 		}
-		nl := &listener{ll: ll}
-		ll.l = nl
-		return nl, nil
+		return &listener{ll: ll}, nil
 	}
 	ln, err := e.opts.Listen(ctx, l)
 	if err != nil {
@@ -231,7 +213,7 @@ func (e *Engine) startAccepting(l *listener) {
 		go e.accept(l)
 		return
 	}
-	if err := e.loops.serve(l.ll); err != nil {
+	if err := e.loops.Serve(l.ll); err != nil {
 		// Only epoll_ctl can fail here, for want of kernel memory.
 		e.opts.Logger.Error("cannot accept on listener", "listener", l.address, "error", err)
 	}
@@ -240,7 +222,7 @@ func (e *Engine) startAccepting(l *listener) {
 // stopAccepting closes l; connections it accepted go on.
 func (e *Engine) stopAccepting(l *listener) {
 	if l.ll != nil {
-		e.loops.unserve(l.ll)
+		e.loops.Unserve(l.ll)
 		return
 	}
 	l.ln.Close()
@@ -250,7 +232,7 @@ func (e *Engine) stopAccepting(l *listener) {
 // discard closes a listener that never served.
 func (e *Engine) discard(l *listener) {
 	if l.ll != nil {
-		e.loops.unserve(l.ll)
+		e.loops.Unserve(l.ll)
 		return
 	}
 	l.ln.Close()
@@ -258,7 +240,7 @@ func (e *Engine) discard(l *listener) {
 
 func (l *listener) addr() net.Addr {
 	if l.ll != nil {
-		return l.ll.addr
+		return l.ll.Addr()
 	}
 	return l.ln.Addr()
 }
@@ -344,13 +326,13 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 		e.conns.stop()
 		if e.loops != nil {
-			e.loops.abortAll()
+			e.loops.AbortAll()
 		}
 		<-drained
 	}
 	e.conns.stop()
 	if e.loops != nil {
-		e.loops.close()
+		e.loops.Close()
 	}
 	for _, s := range *e.services.Load() {
 		s.close()

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tailscale-gateway/tailscale-gateway/internal/eventloop"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/health"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/lb"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
@@ -214,6 +215,6 @@ func isHostIPAddress(b *proxyconfig.Backend) bool {
 	if b.Network == proxyconfig.NetworkTailnet {
 		return false
 	}
-	_, ok := ipLiteral(b.Address)
+	_, ok := eventloop.IPLiteral(b.Address)
 	return ok
 }

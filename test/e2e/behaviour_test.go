@@ -15,6 +15,7 @@ import (
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/kubetest"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/lab"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/lab/socks"
 )
@@ -189,12 +190,10 @@ func TestRelabel(t *testing.T) {
 	s.service(sel, &gatewayv1alpha1.LoadBalancingSpec{Strategy: gatewayv1alpha1.StrategyRoundRobin, HealthCheck: healthCheck()})
 	s.converge(ctx, 4, "a", "b")
 
-	ep := &gatewayv1alpha1.TailscaleEndpoints{}
-	if err := env.Client.Get(ctx, ctrlclient.ObjectKey{Namespace: s.ns, Name: bPool}, ep); err != nil {
-		t.Fatal(err)
-	}
-	ep.Labels = map[string]string{"app": "elsewhere"}
-	if err := env.Client.Update(ctx, ep); err != nil {
+	// The endpoints controller writes the pool too (status, finalizer).
+	err := kubetest.Update(ctx, env.Client, ctrlclient.ObjectKey{Namespace: s.ns, Name: bPool},
+		func(ep *gatewayv1alpha1.TailscaleEndpoints) { ep.Labels = map[string]string{"app": "elsewhere"} })
+	if err != nil {
 		t.Fatal(err)
 	}
 	relabelled := time.Now()

@@ -160,9 +160,13 @@ func (l *lab) keysMinted() int {
 
 func (l *lab) scale(t *testing.T, name string, replicas int32) {
 	t.Helper()
-	ep := l.pool(t, name)
-	ep.Spec.Proxy.Replicas = ptr.To(replicas)
-	if err := l.c.Update(t.Context(), ep); err != nil {
+	l.updatePool(t, name, func(ep *gatewayv1alpha1.TailscaleEndpoints) { ep.Spec.Proxy.Replicas = ptr.To(replicas) })
+}
+
+// updatePool changes a pool, which its controller writes too.
+func (l *lab) updatePool(t *testing.T, name string, change func(*gatewayv1alpha1.TailscaleEndpoints)) {
+	t.Helper()
+	if err := kubetest.Update(t.Context(), l.c, client.ObjectKey{Namespace: poolNS, Name: name}, change); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -172,10 +176,13 @@ func (l *lab) report(t *testing.T, pod, deviceID string) {
 	t.Helper()
 	l.emu.AddDevice(apiemulator.Device{ID: "id-" + deviceID, NodeID: deviceID, Hostname: pod, Name: pod + "." + domain, Tags: []string{"tag:web"}, Addresses: []string{"100.64.0.1"}})
 	raw, _ := json.Marshal(pool.MachineStatus{DeviceID: deviceID, Hostname: pod, FQDN: pod + "." + domain, TailnetIPs: []string{"100.64.0.1"}, Ready: true, Updated: time.Now()})
-	sec := &corev1.Secret{}
-	eventually(t, "state Secret of "+pod, func() error { return l.exists(sec, pool.StateSecretName(pod)) })
-	sec.Data = map[string][]byte{pool.StatusKey: raw}
-	if err := l.c.Update(t.Context(), sec); err != nil {
+	name := pool.StateSecretName(pod)
+	eventually(t, "state Secret of "+pod, func() error { return l.exists(&corev1.Secret{}, name) })
+	// The controller writes the Secret too (its labels and owner).
+	err := kubetest.Update(t.Context(), l.c, client.ObjectKey{Namespace: poolNS, Name: name}, func(sec *corev1.Secret) {
+		sec.Data = map[string][]byte{pool.StatusKey: raw}
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
@@ -308,11 +315,9 @@ func TestPoolLifecycle(t *testing.T) {
 		k8sWrites, apiWrites := len(l.log.Writes()), len(l.emu.WriteRequests())
 		before := reconciles(t, "")
 		for i := range 3 {
-			ep := l.pool(t, "web")
-			metav1.SetMetaDataAnnotation(&ep.ObjectMeta, "test/resync", fmt.Sprint(i))
-			if err := l.c.Update(t.Context(), ep); err != nil {
-				t.Fatal(err)
-			}
+			l.updatePool(t, "web", func(ep *gatewayv1alpha1.TailscaleEndpoints) {
+				metav1.SetMetaDataAnnotation(&ep.ObjectMeta, "test/resync", fmt.Sprint(i))
+			})
 			eventually(t, "a reconcile", func() error {
 				if reconciles(t, "") < before+float64(i+1) {
 					return errors.New("not yet")
@@ -431,11 +436,9 @@ func TestExpiredUnusedAuthKeyIsReplaced(t *testing.T) {
 	first := l.authKeyID(t, "web-0")
 
 	l.ahead.Store(int64(91 * 24 * time.Hour)) // past the emulator's 90-day expiry
-	ep := l.pool(t, "web")
-	ep.Annotations = map[string]string{"test/poke": "1"} // a reconcile now
-	if err := l.c.Update(t.Context(), ep); err != nil {
-		t.Fatal(err)
-	}
+	l.updatePool(t, "web", func(ep *gatewayv1alpha1.TailscaleEndpoints) {
+		ep.Annotations = map[string]string{"test/poke": "1"} // a reconcile now
+	})
 	eventually(t, "a new key replaces the expired one", func() error {
 		sec := &corev1.Secret{}
 		if err := l.exists(sec, "web-0-authkey"); err != nil {

@@ -1,6 +1,6 @@
 //go:build linux
 
-package proxy
+package eventloop
 
 import (
 	"context"
@@ -9,19 +9,21 @@ import (
 	"unsafe"
 )
 
-// rawConnect is backendDialer's ControlContext: it starts the connection
-// with a raw connect(2) before Go's own connect.
+// RawConnect is a net.Dialer's ControlContext (internal/proxy's
+// backendDialer): it starts the connection with a raw connect(2) before Go's
+// own connect.
 //
 // Why: on loopback (and other local backends) connect(2) runs the whole
 // handshake inline, the backend's SYN-ACK included, and takes tens of
 // microseconds. Made through syscall.Syscall, as Go's is, that long a call
-// lets sysmon hand the P to another thread (see rawSyscall). Here the
-// socket is non-blocking, so the raw call cannot block; Go's connect that
-// follows finds the connection established (EISCONN) or in progress
-// (EALREADY) and goes on as it always does: waiting for writability and
-// reading SO_ERROR. Errors are left for Go's connect to find and report.
-func rawConnect(_ context.Context, _, address string, c syscall.RawConn) error {
-	ap, ok := ipLiteral(address)
+// lets sysmon hand the P to another thread (see rawSyscall in
+// internal/proxy's pipe.go). Here the socket is non-blocking, so the raw
+// call cannot block; Go's connect that follows finds the connection
+// established (EISCONN) or in progress (EALREADY) and goes on as it always
+// does: waiting for writability and reading SO_ERROR. Errors are left for
+// Go's connect to find and report.
+func RawConnect(_ context.Context, _, address string, c syscall.RawConn) error {
+	ap, ok := IPLiteral(address)
 	if !ok {
 		return nil // not a plain IP literal: Go connects alone
 	}

@@ -1,7 +1,8 @@
-package proxy
+package eventloop
 
 import (
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -10,8 +11,9 @@ import (
 )
 
 // loopConn is one client connection carried by a loop: the dial (with
-// retries on other backends, as dialBackend), then the relay of both
-// directions with half-close, as pipe does for goroutines.
+// retries on other backends, as internal/proxy's dialBackend), then the
+// relay of both directions with half-close, as its pipe does for
+// goroutines.
 //
 // Sockets are edge-triggered: an event says that something changed, and the
 // relay must then take everything there is. A read shorter than the buffer
@@ -24,11 +26,11 @@ type loopConn struct {
 	lp       *loop
 	index    int    // in lp.conns
 	fds      [2]int // client, backend; -1 when none
-	svc      *service
-	settings *serviceSettings
+	svc      Service
+	settings Settings
 	attempt  lb.Attempt
 	m        *lb.Member // the backend dialed or connected; nil before and after
-	cnt      *counters
+	cnt      Counters
 
 	connecting bool
 	closed     bool
@@ -52,7 +54,15 @@ type direction struct {
 
 func (d *direction) blocked() bool { return len(d.pending) > 0 || d.inPipe > 0 }
 
-func (lp *loop) newConn(svc *service, settings *serviceSettings, fd int) *loopConn {
+// readSize is the size of a loop's reads, as in internal/proxy's copy
+// loops: a read that fills it marks a bulk transfer, which goes on through
+// splice.
+const readSize = 16 << 10
+
+// pendingBuffers hold what a destination could not take yet.
+var pendingBuffers = sync.Pool{New: func() any { b := make([]byte, readSize); return &b }}
+
+func (lp *loop) newConn(svc Service, settings Settings, fd int) *loopConn {
 	var c *loopConn
 	if n := len(lp.freeConns); n > 0 {
 		c = lp.freeConns[n-1]
@@ -91,21 +101,21 @@ const maxFreeConns = 1024
 // event on the backend socket (or the connect timeout, see checkTimeouts).
 func (c *loopConn) dial() {
 	for {
-		m := c.svc.bal.Pick(&c.attempt)
+		m := c.svc.Pick(&c.attempt)
 		if m == nil {
 			c.unserved()
 			return
 		}
-		ap, ok := ipLiteral(m.Backend().Address)
+		ap, ok := IPLiteral(m.Backend().Address)
 		if !ok { // a reload turned the address into a name since accept
-			c.svc.bal.Done(m)
+			c.svc.Done(m)
 			continue
 		}
-		cnt := c.svc.countersFor(m.Name())
+		cnt := c.svc.Counters(m)
 		fd, sockErr, connErr := connectSocket(ap)
 		if sockErr != 0 { // out of descriptors: not the backend's fault
-			c.svc.bal.Done(m)
-			c.lp.e.opts.Logger.Warn("cannot open a backend socket", "service", c.svc.name,
+			c.svc.Done(m)
+			c.lp.log.Warn("cannot open a backend socket", "service", c.svc.Name(),
 				"error", os.NewSyscallError("socket", sockErr))
 			c.unserved()
 			return
@@ -116,13 +126,13 @@ func (c *loopConn) dial() {
 		}
 		if errno := c.lp.register(fd, connEvents, fdEntry{conn: c, side: 1}); errno != 0 {
 			closeFD(fd)
-			c.svc.bal.Done(m)
+			c.svc.Done(m)
 			c.unserved()
 			return
 		}
 		c.fds[1], c.m, c.cnt = fd, m, cnt
 		c.connecting = true
-		c.deadline = c.lp.now + c.settings.connectTimeout
+		c.deadline = c.lp.now + c.settings.ConnectTimeout
 		c.sendEarly()
 		return
 	}
@@ -152,7 +162,7 @@ func (c *loopConn) sendEarly() {
 		}
 		c.lastActive = c.lp.now
 		drained = n < len(c.lp.scratch) && !dir.hup
-		dir.buf = copyBuffers.Get().(*[]byte)
+		dir.buf = pendingBuffers.Get().(*[]byte)
 		dir.pending = append((*dir.buf)[:0], c.lp.scratch[:n]...)
 	}
 	if !dir.blocked() {
@@ -164,7 +174,7 @@ func (c *loopConn) sendEarly() {
 		dir.pending = dir.pending[n:]
 		dir.bytes += int64(n)
 		if len(dir.pending) == 0 {
-			copyBuffers.Put(dir.buf)
+			pendingBuffers.Put(dir.buf)
 			dir.buf, dir.pending = nil, nil
 		}
 		c.established()
@@ -177,11 +187,11 @@ func (c *loopConn) sendEarly() {
 	}
 }
 
-func (c *loopConn) dialFailed(m *lb.Member, cnt *counters, errno unix.Errno) {
-	c.svc.bal.Done(m)
+func (c *loopConn) dialFailed(m *lb.Member, cnt Counters, errno unix.Errno) {
+	c.svc.Done(m)
 	err := os.NewSyscallError("connect", errno)
-	reportFailure(c.svc, m, cnt, err)
-	c.lp.e.opts.Logger.Debug("dial failed; trying another backend", "service", c.svc.name,
+	c.svc.DialFailed(m, cnt, err)
+	c.lp.log.Debug("dial failed; trying another backend", "service", c.svc.Name(),
 		"backend", m.Name(), "error", err)
 }
 
@@ -200,21 +210,19 @@ func (c *loopConn) connectFailed(errno unix.Errno) {
 // established records that the backend connection is up.
 func (c *loopConn) established() {
 	c.connecting = false
-	reportSuccess(c.svc, c.m, c.cnt)
-	c.cnt.total.Add(1)
-	c.cnt.active.Add(1)
+	c.svc.Established(c.m, c.cnt)
 	c.lastActive = c.lp.now
 }
 
-// unserved refuses the client, as Engine.unserved does.
+// unserved refuses the client, as internal/proxy's Engine.unserved does.
 func (c *loopConn) unserved() {
-	c.svc.unserved.Add(1)
+	c.svc.Unserved()
 	client := "unknown"
 	if sa, err := unix.Getpeername(c.fds[0]); err == nil {
 		client = sockaddrToTCP(sa).String()
 	}
-	c.lp.e.opts.Logger.Warn("no backend could be dialed; closing client connection",
-		"service", c.svc.name, "client", client)
+	c.lp.log.Warn("no backend could be dialed; closing client connection",
+		"service", c.svc.Name(), "client", client)
 	c.lp.forget(c.fds[0])
 	resetAndClose(c.fds[0])
 	c.fds[0] = -1
@@ -295,8 +303,8 @@ func (c *loopConn) pump(d int) {
 		if !c.write(d, buf[:n]) {
 			return
 		}
-		if n == len(buf) && !noSpliceBulk.Load() && c.startSplice(d) {
-			c.splicePump(d) // a bulk transfer: see copyTCP
+		if n == len(buf) && c.lp.group.e.SpliceBulk() && c.startSplice(d) {
+			c.splicePump(d) // a bulk transfer: see internal/proxy's copyTCP
 			return
 		}
 		if n < len(buf) && !dir.hup {
@@ -347,7 +355,7 @@ func (c *loopConn) write(d int, p []byte) bool {
 		case unix.EINTR:
 		case unix.EAGAIN:
 			if dir.buf == nil {
-				dir.buf = copyBuffers.Get().(*[]byte)
+				dir.buf = pendingBuffers.Get().(*[]byte)
 			}
 			dir.pending = append((*dir.buf)[:0], p[off:]...)
 			return false
@@ -371,7 +379,7 @@ func (c *loopConn) flush(d int) bool {
 	if !c.write(d, p) {
 		return false
 	}
-	copyBuffers.Put(dir.buf)
+	pendingBuffers.Put(dir.buf)
 	dir.buf = nil
 	if dir.eof {
 		c.passEOF(d)
@@ -406,7 +414,7 @@ func (c *loopConn) checkTimeouts() {
 		}
 		return
 	}
-	if idle := c.settings.idleTimeout; idle > 0 && c.lp.now-c.lastActive >= idle {
+	if idle := c.settings.IdleTimeout; idle > 0 && c.lp.now-c.lastActive >= idle {
 		c.close()
 	}
 }
@@ -430,21 +438,19 @@ func (c *loopConn) close() {
 	}
 	if c.m != nil {
 		if !c.connecting {
-			c.cnt.active.Add(-1)
-			c.cnt.bytesUp.Add(c.dirs[0].bytes)
-			c.cnt.bytesDown.Add(c.dirs[1].bytes)
+			c.svc.Ended(c.cnt, c.dirs[0].bytes, c.dirs[1].bytes)
 		}
-		c.svc.bal.Done(c.m)
+		c.svc.Done(c.m)
 		c.m = nil
 	}
-	c.lp.e.conns.wg.Done()
+	c.lp.group.e.Closed()
 	c.lp.release(c)
 }
 
 func (c *loopConn) releaseBuffers(d int) {
 	dir := &c.dirs[d]
 	if dir.buf != nil {
-		copyBuffers.Put(dir.buf)
+		pendingBuffers.Put(dir.buf)
 		dir.buf, dir.pending = nil, nil
 	}
 	if dir.pipe.ok() {

@@ -1,7 +1,7 @@
-package proxy
+package eventloop
 
 import (
-	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"runtime"
@@ -13,147 +13,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Event loops serve host-network listeners whose backends are IP addresses
-// (standalone mode), the way HAProxy and Envoy do: a few goroutines, one per
-// core, each with its own epoll set, carry every connection from accept to
-// close with non-blocking raw system calls.
-//
-// Why not a goroutine per connection, as for tsnet listeners? Measured under
-// connection-per-request load, Go's net package spent about a third more CPU
-// per connection than HAProxy: it registers every socket with the runtime's
-// poller and removes it again, asks the kernel for addresses nobody reads
-// (getsockname, getpeername, SO_ERROR), reads until EAGAIN before each wait,
-// and wakes goroutines across threads for every message. A loop asks only
-// for what the relay needs, and with edge-triggered epoll and EPOLLRDHUP it
-// knows when a short read drained a socket and when a peer shut down.
-//
-// A connection's two sockets belong to one loop for its whole life, so
-// connection state needs no locks; the engine talks to a loop only through
-// its command queue.
-type loopGroup struct {
-	e     *Engine
-	loops []*loop
-}
-
-func newEventLoops(e *Engine) (eventLoops, error) {
-	g, err := newLoopGroup(e)
-	if err != nil {
-		return nil, err
-	}
-	return g, nil
-}
-
-func newLoopGroup(e *Engine) (*loopGroup, error) {
-	g := &loopGroup{e: e}
-	for range e.eventLoopCount() {
-		lp, err := newLoop(e, g)
-		if err != nil {
-			for _, lp := range g.loops {
-				lp.discard()
-			}
-			return nil, err
-		}
-		g.loops = append(g.loops, lp)
-	}
-	for _, lp := range g.loops {
-		go lp.run()
-	}
-	return g, nil
-}
-
-func (g *loopGroup) listen(address string) (*loopListener, error) {
-	fd, addr, err := listenSocket(address)
-	if err != nil {
-		return nil, err
-	}
-	return &loopListener{fd: fd, addr: addr}, nil
-}
-
-// serve starts accepting on ll in every loop. Each loop is told of every
-// waiting connection; the first to accept takes it, the others find the
-// queue empty. (EPOLLEXCLUSIVE, which wakes only the first loop asleep in
-// epoll_wait, measured no different under connection-per-request load.)
-func (g *loopGroup) serve(ll *loopListener) error {
-	return g.each(func(lp *loop) error { return lp.addListener(ll) })
-}
-
-// unserve stops every loop accepting on ll and closes it. Connections it
-// accepted go on.
-func (g *loopGroup) unserve(ll *loopListener) {
-	g.each(func(lp *loop) error { lp.removeListener(ll); return nil })
-	unix.Close(ll.fd)
-}
-
-// abortAll closes every connection of every loop (a hard stop).
-func (g *loopGroup) abortAll() {
-	g.each(func(lp *loop) error { lp.abortAll(); return nil })
-}
-
-// close stops the loops and frees their descriptors.
-func (g *loopGroup) close() {
-	for _, lp := range g.loops {
-		lp.stop()
-	}
-}
-
-// balanceSlack is how many more connections than the least loaded loop a
-// loop carries before it passes new ones on. Which loop accepts is up to
-// the kernel, and long-lived connections would otherwise stay as unevenly
-// spread as they came: connections opened one after the other all landed
-// on one loop.
-const balanceSlack = 2
-
-// settleAge is how old a connection must be to count as long-lived.
-// Passing connections between loops pays only when some are: with a
-// connection per request the loops' loads swing from moment to moment,
-// and passing by them moved 40-56 % of connections at a cost of 5 % of
-// req/s and 6 % more CPU per request.
-const settleAge = time.Second
-
-// lessLoaded returns the loop that should carry a connection from's
-// accepted instead of from, or nil if from should carry it.
-func (g *loopGroup) lessLoaded(from *loop) *loop {
-	if !g.anyLongLived() {
-		return nil
-	}
-	least := from
-	for _, lp := range g.loops {
-		if lp.load.Load() < least.load.Load() {
-			least = lp
-		}
-	}
-	if from.load.Load()-least.load.Load() < balanceSlack {
-		return nil
-	}
-	return least
-}
-
-func (g *loopGroup) anyLongLived() bool {
-	for _, lp := range g.loops {
-		if lp.longLived.Load() {
-			return true
-		}
-	}
-	return false
-}
-
-// each runs f on every loop's goroutine and waits for all of them.
-func (g *loopGroup) each(f func(*loop) error) error {
-	errs := make([]error, len(g.loops))
-	var wg sync.WaitGroup
-	for i, lp := range g.loops {
-		wg.Add(1)
-		lp.post(func() { errs[i] = f(lp); wg.Done() })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
 // loop is one event loop: an epoll set, the connections it carries and a
 // command queue woken through an eventfd.
 type loop struct {
-	e         *Engine
-	group     *loopGroup
+	group     *Group
+	log       *slog.Logger
 	load      atomic.Int32 // connections carried; read by other loops
 	longLived atomic.Bool  // one of them is older than settleAge, at the last sweep
 	epfd      int
@@ -170,7 +34,7 @@ type loop struct {
 	conns     []*loopConn
 	freeConns []*loopConn
 	pipes     []spliceBuf // empty pipes kept for reuse
-	listeners []*loopListener
+	listeners []*Listener
 	paused    []pausedListener
 	scratch   []byte
 	events    []unix.EpollEvent
@@ -179,7 +43,7 @@ type loop struct {
 	nextSweep time.Duration
 	lastYield time.Duration // see yieldDue
 	exit      bool          // a stop command ran
-	handoffs  uint32        // connections handed to goroutines; spreads them over connSet shards
+	handoffs  uint32        // connections handed to goroutines: HandOff's seq
 }
 
 // fdEntry says what a descriptor registered in the loop's epoll set is.
@@ -190,11 +54,11 @@ type fdEntry struct {
 	gen  uint32
 	conn *loopConn
 	side int // 0: client, 1: backend
-	ln   *loopListener
+	ln   *Listener
 }
 
 type pausedListener struct {
-	ll    *loopListener
+	ll    *Listener
 	until time.Duration
 }
 
@@ -208,7 +72,7 @@ const (
 	listenerEvents = unix.EPOLLIN
 )
 
-func newLoop(e *Engine, g *loopGroup) (*loop, error) {
+func newLoop(g *Group) (*loop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -218,8 +82,8 @@ func newLoop(e *Engine, g *loopGroup) (*loop, error) {
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("eventfd", err)
 	}
-	lp := &loop{e: e, group: g, epfd: epfd, wakefd: wakefd, finished: make(chan struct{}),
-		scratch: make([]byte, copyBufferSize), events: make([]unix.EpollEvent, loopEvents), epoch: time.Now()}
+	lp := &loop{group: g, log: g.cfg.Logger, epfd: epfd, wakefd: wakefd, finished: make(chan struct{}),
+		scratch: make([]byte, readSize), events: make([]unix.EpollEvent, loopEvents), epoch: time.Now()}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
 		unix.Close(wakefd)
@@ -267,10 +131,10 @@ func (lp *loop) stop() {
 // Waiting in Go's poller instead (an epoll set is itself pollable) woke a
 // loop through the runtime, with one more epoll_wait and often a hand-off
 // between threads, and left the proxy's p99 8-18 % above HAProxy's
-// (bench/RESULTS.md). A thread blocked in a system call keeps its P only
+// (bench/HISTORY.md). A thread blocked in a system call keeps its P only
 // while some other P is idle; otherwise sysmon takes the P away at every
 // tick (7 % of the proxy's CPU when tried with no P to spare), so the
-// standalone proxy runs one P more than it has loops (Options.EventLoops).
+// standalone proxy runs one P more than it has loops (proxy.Options.EventLoops).
 // The loop is not locked to its thread: it rarely leaves it, and yielding
 // (below) costs a hand-off between threads when locked.
 func (lp *loop) run() {
@@ -278,7 +142,7 @@ func (lp *loop) run() {
 	for !lp.exit {
 		n, err := unix.EpollWait(lp.epfd, lp.events, lp.waitTimeout())
 		if err != nil && err != unix.EINTR {
-			lp.e.opts.Logger.Error("event loop failed", "error", os.NewSyscallError("epoll_wait", err))
+			lp.log.Error("event loop failed", "error", os.NewSyscallError("epoll_wait", err))
 			return
 		}
 		lp.now = time.Since(lp.epoch)
@@ -384,7 +248,7 @@ func (lp *loop) register(fd int, events uint32, ent fdEntry) unix.Errno {
 // forget drops fd's entry; closing fd removes it from the epoll set.
 func (lp *loop) forget(fd int) { lp.fds[fd] = fdEntry{} }
 
-func (lp *loop) addListener(ll *loopListener) error {
+func (lp *loop) addListener(ll *Listener) error {
 	if errno := lp.register(ll.fd, listenerEvents, fdEntry{ln: ll}); errno != 0 {
 		return os.NewSyscallError("epoll_ctl", errno)
 	}
@@ -392,7 +256,7 @@ func (lp *loop) addListener(ll *loopListener) error {
 	return nil
 }
 
-func (lp *loop) removeListener(ll *loopListener) {
+func (lp *loop) removeListener(ll *Listener) {
 	for i, p := range lp.paused {
 		if p.ll == ll {
 			lp.paused = append(lp.paused[:i], lp.paused[i+1:]...)
@@ -411,7 +275,7 @@ func (lp *loop) removeListener(ll *loopListener) {
 
 // accept takes up to acceptBatch waiting connections, then lets the
 // loop's other work go first.
-func (lp *loop) accept(ll *loopListener) {
+func (lp *loop) accept(ll *Listener) {
 	for range acceptBatch {
 		fd, errno := acceptConn(ll.fd)
 		switch errno {
@@ -429,9 +293,9 @@ func (lp *loop) accept(ll *loopListener) {
 
 // pauseListener stops accepting on ll for a while: EMFILE and the like
 // would otherwise wake the loop for the same connection over and over.
-func (lp *loop) pauseListener(ll *loopListener, errno unix.Errno) {
+func (lp *loop) pauseListener(ll *Listener, errno unix.Errno) {
 	backoff := 100 * time.Millisecond
-	lp.e.opts.Logger.Warn("accept failed", "listener", ll.addr.String(),
+	lp.log.Warn("accept failed", "listener", ll.addr.String(),
 		"error", os.NewSyscallError("accept4", errno), "retryIn", backoff)
 	unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_DEL, ll.fd, nil)
 	lp.forget(ll.fd)
@@ -441,20 +305,19 @@ func (lp *loop) pauseListener(ll *loopListener, errno unix.Errno) {
 // start serves a new client connection: relayed by this loop if its
 // service's backends are all IP addresses, handed to a goroutine (which
 // resolves names) otherwise.
-func (lp *loop) start(ll *loopListener, fd int) {
-	svc := lp.e.serviceFor(ll.l)
+func (lp *loop) start(ll *Listener, fd int) {
+	svc, settings := lp.group.e.Route(ll.address)
 	if svc == nil {
 		closeFD(fd)
 		return
 	}
-	settings := svc.settings.Load()
-	if !settings.ipBackends {
+	if !settings.IPBackends {
 		lp.handOff(ll, fd)
 		return
 	}
 	// Counted here, not where it is relayed: Shutdown's wait may begin
 	// before a loop it was passed to starts it.
-	lp.e.conns.wg.Add(1)
+	lp.group.e.Opened()
 	if to := lp.group.lessLoaded(lp); to != nil {
 		to.post(func() { to.relay(svc, settings, fd) })
 		return
@@ -463,32 +326,27 @@ func (lp *loop) start(ll *loopListener, fd int) {
 }
 
 // relay starts carrying a new client connection.
-func (lp *loop) relay(svc *service, settings *serviceSettings, fd int) {
+func (lp *loop) relay(svc Service, settings Settings, fd int) {
 	c := lp.newConn(svc, settings, fd)
 	if errno := lp.register(fd, connEvents, fdEntry{conn: c, side: 0}); errno != 0 {
 		closeFD(fd)
 		lp.release(c)
-		lp.e.conns.wg.Done()
+		lp.group.e.Closed()
 		return
 	}
 	c.dial()
 }
 
-func (lp *loop) handOff(ll *loopListener, fd int) {
+func (lp *loop) handOff(ll *Listener, fd int) {
 	f := os.NewFile(uintptr(fd), "client")
 	conn, err := net.FileConn(f) // a duplicate, registered with Go's poller
 	f.Close()
 	if err != nil {
-		lp.e.opts.Logger.Warn("accept failed", "listener", ll.addr.String(), "error", err)
+		lp.log.Warn("accept failed", "listener", ll.addr.String(), "error", err)
 		return
 	}
 	lp.handoffs++
-	tc := lp.e.conns.track(conn, lp.handoffs)
-	if tc == nil {
-		conn.Close()
-		return
-	}
-	workers.run(func() { lp.e.serve(tc, ll.l) })
+	lp.group.e.HandOff(ll.address, conn, lp.handoffs)
 }
 
 // sweep enforces connect and idle timeouts and resumes paused listeners.
@@ -514,7 +372,7 @@ func (lp *loop) sweep() {
 		if lp.now < p.until {
 			kept = append(kept, p)
 		} else if errno := lp.register(p.ll.fd, listenerEvents, fdEntry{ln: p.ll}); errno != 0 {
-			lp.e.opts.Logger.Error("resuming listener failed", "listener", p.ll.addr.String(),
+			lp.log.Error("resuming listener failed", "listener", p.ll.addr.String(),
 				"error", os.NewSyscallError("epoll_ctl", errno))
 		}
 	}

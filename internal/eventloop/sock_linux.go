@@ -1,4 +1,4 @@
-package proxy
+package eventloop
 
 import (
 	"fmt"
@@ -12,11 +12,12 @@ import (
 
 // System calls of the event loops. The loops own their sockets outright:
 // none is registered with Go's poller, all are non-blocking, so every call
-// here returns at once and is made as a raw system call (see rawSyscall).
+// here returns at once and is made as a raw system call (see rawSyscall in
+// internal/proxy's pipe.go for why).
 
 // listenSocket opens a non-blocking listening TCP socket on address with the
-// options that accepted connections inherit (listenerOptions).
-func listenSocket(address string) (int, *net.TCPAddr, error) {
+// options that accepted connections inherit (set, and TCP_NODELAY).
+func listenSocket(address string, set func(fd int) error) (int, *net.TCPAddr, error) {
 	ta, err := net.ResolveTCPAddr("tcp", address)
 	if err != nil {
 		return -1, nil, err
@@ -36,7 +37,7 @@ func listenSocket(address string) (int, *net.TCPAddr, error) {
 	if err != nil {
 		return -1, nil, os.NewSyscallError("socket", err)
 	}
-	if err := bindAndListen(fd, family, dualStack, netip.AddrPortFrom(ip, uint16(ta.Port))); err != nil {
+	if err := bindAndListen(fd, family, dualStack, netip.AddrPortFrom(ip, uint16(ta.Port)), set); err != nil {
 		unix.Close(fd)
 		return -1, nil, err
 	}
@@ -48,7 +49,7 @@ func listenSocket(address string) (int, *net.TCPAddr, error) {
 	return fd, sockaddrToTCP(sa), nil
 }
 
-func bindAndListen(fd, family int, dualStack bool, ap netip.AddrPort) error {
+func bindAndListen(fd, family int, dualStack bool, ap netip.AddrPort, set func(fd int) error) error {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return os.NewSyscallError("setsockopt", err)
 	}
@@ -57,8 +58,10 @@ func bindAndListen(fd, family int, dualStack bool, ap netip.AddrPort) error {
 			return os.NewSyscallError("setsockopt", err)
 		}
 	}
-	if err := setListenerOptions(fd); err != nil {
-		return os.NewSyscallError("setsockopt", err)
+	if set != nil {
+		if err := set(fd); err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
 	}
 	// Linux copies TCP_NODELAY to accepted sockets too: one call per
 	// listener instead of one per connection.
@@ -155,7 +158,8 @@ func socketError(fd int) unix.Errno {
 
 func closeFD(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
 
-// resetAndClose closes with a reset (SO_LINGER 0), as closeRefused does.
+// resetAndClose closes with a reset (SO_LINGER 0), as internal/proxy's
+// closeRefused does.
 func resetAndClose(fd int) {
 	l := unix.Linger{Onoff: 1, Linger: 0}
 	unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_LINGER,
@@ -167,8 +171,11 @@ func shutdownWrite(fd int) { unix.RawSyscall(unix.SYS_SHUTDOWN, uintptr(fd), uni
 
 // readFD reads into p: n > 0 bytes, 0 at end of input, or an errno.
 func readFD(fd int, p []byte) (int, unix.Errno) {
-	n, errno := rawSyscall(unix.SYS_READ, uintptr(fd), p)
-	return n, unix.Errno(errno)
+	if len(p) == 0 {
+		return 0, 0
+	}
+	n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(n), errno
 }
 
 // sendFD writes p, without SIGPIPE when the peer is gone.

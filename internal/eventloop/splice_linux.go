@@ -1,9 +1,10 @@
-package proxy
+package eventloop
 
 import "golang.org/x/sys/unix"
 
 // Bulk transfers in an event loop go through splice(2), socket to pipe to
-// socket, without copying through user space; see copyTCP for when.
+// socket, without copying through user space; see internal/proxy's copyTCP
+// for when.
 
 // spliceBuf is a pipe used as splice's kernel buffer. The zero value is
 // no pipe.

@@ -127,39 +127,6 @@ func TestSlowReaderGetsEveryByte(t *testing.T) {
 	})
 }
 
-// TestClientGoneWhileDialing: in an event loop, a client that resets while
-// its backend connect hangs leaves nothing behind: Shutdown does not wait
-// for it. (A goroutine notices only when its dial ends.)
-func TestClientGoneWhileDialing(t *testing.T) {
-	cfg := echoConfig(unansweredBackend(t))
-	cfg.Services[0].ConnectTimeout = proxyconfig.Duration{Duration: time.Hour}
-	cfg.Default()
-	e := newEngine(t, cfg, Options{})
-	c, _ := dialTCP(t, e.Addr("127.0.0.1:0").String())
-	waitFor(t, "the backend dial", func() bool { return e.Stats()[0].Backends[0].Failed == 0 && dialsInFlight(e) == 1 })
-	c.SetLinger(0)
-	c.Close() // a reset
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown = %v: the abandoned connection was kept", err)
-	}
-}
-
-// dialsInFlight counts the event loops' connections still connecting.
-func dialsInFlight(e *Engine) int {
-	n := 0
-	e.loops.(*loopGroup).each(func(lp *loop) error {
-		for _, c := range lp.conns {
-			if c.connecting {
-				n++
-			}
-		}
-		return nil
-	})
-	return n
-}
-
 // TestEventLoopsReleaseDescriptors: after connections of every kind
 // (served, refused, spliced) and a shutdown, the process holds no more
 // descriptors than before the engine started.
@@ -217,55 +184,6 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-// TestListenerAddressForms: the event loops listen on the address forms
-// Go's listeners accept.
-func TestListenerAddressForms(t *testing.T) {
-	for _, address := range []string{"127.0.0.1:0", "[::1]:0", ":0", "localhost:0"} {
-		fd, addr, err := listenSocket(address)
-		if err != nil {
-			if strings.HasPrefix(address, "[::1]") {
-				continue // no IPv6 loopback here
-			}
-			t.Fatalf("listen on %s: %v", address, err)
-		}
-		syscall.Close(fd)
-		if addr.Port == 0 {
-			t.Fatalf("listen on %s: bound %v, want a port", address, addr)
-		}
-	}
-	if _, _, err := listenSocket("127.0.0.1:99999"); err == nil {
-		t.Fatal("listen on port 99999 succeeded")
-	}
-}
-
-// TestLoopsShareLongLivedConnections: however the kernel hands out
-// accepts, once connections live long, new ones go to the less loaded
-// loop until the loops carry as many.
-func TestLoopsShareLongLivedConnections(t *testing.T) {
-	e, addr := startEngine(t, echoConfig(echoBackend(t)), nil)
-	g := e.loops.(*loopGroup)
-	if len(g.loops) < 2 {
-		t.Skip("one event loop (GOMAXPROCS 1)")
-	}
-	connect := func(from, to int) {
-		for i := from; i < to; i++ {
-			c, r := dialTCP(t, addr)
-			fmt.Fprintf(c, "%d\n", i)
-			expectLine(t, r, fmt.Sprintf("echo %d\n", i))
-		}
-	}
-	connect(0, 20) // spread as the kernel likes: not balanced while short-lived
-	waitFor(t, "connections older than settleAge", g.anyLongLived)
-	connect(20, 40)
-	least, most := int32(1<<30), int32(0)
-	for _, lp := range g.loops {
-		least, most = min(least, lp.load.Load()), max(most, lp.load.Load())
-	}
-	if most-least > balanceSlack {
-		t.Fatalf("loops carry between %d and %d connections, want at most %d apart", least, most, balanceSlack)
-	}
-}
-
 // TestIPv6Backend: the loops connect to IPv6 backends too.
 func TestIPv6Backend(t *testing.T) {
 	ln, err := net.Listen("tcp", "[::1]:0")
@@ -283,46 +201,6 @@ func TestIPv6Backend(t *testing.T) {
 	_, addr := startEngine(t, echoConfig(ln.Addr().String()), nil)
 	_, r := dialTCP(t, addr)
 	expectLine(t, r, "six\n")
-}
-
-// TestLoopListenerOptionsReachAcceptedSockets: the options the loops set
-// once on a listening socket (TCP_NODELAY, keep-alive) are those of every
-// socket it accepts, which is what saves setting them per connection.
-func TestLoopListenerOptionsReachAcceptedSockets(t *testing.T) {
-	lfd, addr, err := listenSocket("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(lfd)
-	c, err := net.Dial("tcp", addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var fd int
-	var errno syscall.Errno
-	waitFor(t, "the connection in the accept queue", func() bool {
-		fd, errno = acceptConn(lfd)
-		return errno != syscall.EAGAIN
-	})
-	if errno != 0 {
-		t.Fatal(errno)
-	}
-	defer syscall.Close(fd)
-	for _, o := range []struct {
-		name       string
-		level, opt int
-		want       int
-	}{
-		{"TCP_NODELAY", syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1},
-		{"SO_KEEPALIVE", syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1},
-		{"TCP_KEEPIDLE", syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, int(keepAliveIdle.Seconds())},
-	} {
-		got, err := syscall.GetsockoptInt(fd, o.level, o.opt)
-		if err != nil || got != o.want {
-			t.Errorf("accepted socket %s = %d (%v), want %d", o.name, got, err, o.want)
-		}
-	}
 }
 
 // TestLoopsOutOfDescriptors: when accept fails for want of descriptors
@@ -437,48 +315,4 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// A loop blocks in epoll_wait without limit only when nothing has a
-// deadline, and otherwise wakes no later than its next sweep.
-func TestLoopWaitTimeout(t *testing.T) {
-	busy := []*loopConn{{}}
-	for _, tc := range []struct {
-		name      string
-		conns     []*loopConn
-		paused    []pausedListener
-		now, next time.Duration
-		want      int
-	}{
-		{name: "idle", now: time.Second, next: 0, want: -1},
-		{name: "sweep due", conns: busy, now: time.Second, next: time.Second, want: 0},
-		{name: "sweep overdue", conns: busy, now: time.Second, next: 900 * time.Millisecond, want: 0},
-		{name: "sweep in 50ms", conns: busy, now: time.Second, next: time.Second + sweepInterval, want: 50},
-		{name: "rounded up", conns: busy, now: time.Second, next: time.Second + 300*time.Microsecond, want: 1},
-		{name: "paused listener", paused: []pausedListener{{}}, now: 0, next: 20 * time.Millisecond, want: 20},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			lp := &loop{conns: tc.conns, paused: tc.paused, now: tc.now, nextSweep: tc.next}
-			if got := lp.waitTimeout(); got != tc.want {
-				t.Errorf("waitTimeout() = %d, want %d", got, tc.want)
-			}
-		})
-	}
-}
-
-// A loop passes through the scheduler once per yieldInterval, however
-// often it wakes, so that sysmon never has to preempt it.
-func TestLoopYieldsEveryInterval(t *testing.T) {
-	lp := &loop{}
-	var yields []time.Duration
-	for now := time.Duration(0); now <= 20*time.Millisecond; now += 700 * time.Microsecond {
-		lp.now = now
-		if lp.yieldDue() {
-			yields = append(yields, now)
-		}
-	}
-	want := []time.Duration{5600 * time.Microsecond, 11200 * time.Microsecond, 16800 * time.Microsecond}
-	if fmt.Sprint(yields) != fmt.Sprint(want) {
-		t.Errorf("yielded at %v, want %v", yields, want)
-	}
 }

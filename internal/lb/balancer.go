@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 // Balancer picks backends for one service. All methods are safe for
@@ -102,7 +104,7 @@ func (b *Balancer) Pick(a *Attempt) *Member {
 	var m *Member
 	counted := false
 	switch {
-	case s.strategy == LeastConnections && !s.panic:
+	case s.strategy == proxyconfig.StrategyLeastConnections && !s.panic:
 		// Retries skip the heap: its minimum is usually the member that
 		// just failed.
 		if a.n == 0 {
@@ -131,9 +133,9 @@ func (b *Balancer) Done(m *Member) { b.lc.adjust(m, -1) }
 // Panic reports whether no backend is healthy, so that all are being tried.
 func (b *Balancer) Panic() bool { return b.snap.Load().panic }
 
-// ActiveTier is the failover tier taking traffic (TierNone in panic mode or
-// for other strategies).
-func (b *Balancer) ActiveTier() Tier { return b.snap.Load().activeTier }
+// ActiveTier is the failover tier taking traffic (proxyconfig.TierNone in
+// panic mode or for other strategies).
+func (b *Balancer) ActiveTier() proxyconfig.Tier { return b.snap.Load().activeTier.tier() }
 
 // LastSwitch is the most recent failover switch, if any.
 func (b *Balancer) LastSwitch() (Switch, bool) {
@@ -148,9 +150,9 @@ func (b *Balancer) LastSwitch() (Switch, bool) {
 // rebuildLocked advances the failover state machine and publishes a new
 // snapshot. b.mu must be held.
 func (b *Balancer) rebuildLocked() {
-	tier := TierNone
+	tier := noRank
 	var sw *Switch
-	if b.cfg.Strategy == Failover {
+	if b.cfg.Strategy == proxyconfig.StrategyFailover {
 		tier, sw = b.advanceFailoverLocked()
 	}
 	members := make([]*Member, 0, len(b.cfg.Backends))
@@ -158,7 +160,7 @@ func (b *Balancer) rebuildLocked() {
 		members = append(members, b.members[b.cfg.Backends[i].Name])
 	}
 	s := buildSnapshot(&b.cfg, members, b.healthy, tier)
-	if s.strategy == LeastConnections && !s.panic {
+	if s.strategy == proxyconfig.StrategyLeastConnections && !s.panic {
 		b.lc.reset(s.healthy)
 	} else {
 		b.lc.reset(nil)
@@ -173,11 +175,11 @@ func (b *Balancer) rebuildLocked() {
 
 // advanceFailoverLocked steps the failover state machine; it returns the
 // active tier and the switch it made, if any.
-func (b *Balancer) advanceFailoverLocked() (Tier, *Switch) {
+func (b *Balancer) advanceFailoverLocked() (rank, *Switch) {
 	var healthy [numTiers]bool
 	for name, ok := range b.healthy {
 		if ok {
-			healthy[b.members[name].Backend().Tier] = true
+			healthy[rankOf(b.members[name].Backend().Tier)] = true
 		}
 	}
 	next, sw, wake := b.failover.next(b.clock.Now(), healthy, b.cfg.FailbackDelay)

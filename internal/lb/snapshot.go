@@ -1,18 +1,22 @@
 package lb
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+)
 
 // snapshot is an immutable view of a Balancer's membership and health that
 // picks read without locks. Only its counters change after it is built.
 type snapshot struct {
-	strategy Strategy
+	strategy proxyconfig.Strategy
 	all      []*Member // every member, in configuration order
 	healthy  []*Member // healthy members, in configuration order
 	// candidates are the members the strategy spreads traffic over: the
 	// healthy ones, those of the active failover tier, or all in panic mode.
 	candidates []*Member
 	panic      bool
-	activeTier Tier
+	activeTier rank
 
 	// Weighted strategy: groups with a healthy member and their schedule.
 	groups   []group
@@ -30,7 +34,7 @@ type group struct {
 }
 
 // buildSnapshot derives what picks need from membership and health.
-func buildSnapshot(cfg *Config, members []*Member, healthy map[string]bool, tier Tier) *snapshot {
+func buildSnapshot(cfg *Config, members []*Member, healthy map[string]bool, tier rank) *snapshot {
 	s := &snapshot{strategy: cfg.Strategy, all: members, activeTier: tier}
 	for _, m := range members {
 		if healthy[m.name] {
@@ -38,22 +42,22 @@ func buildSnapshot(cfg *Config, members []*Member, healthy map[string]bool, tier
 		}
 	}
 	s.candidates = s.healthy
-	if cfg.Strategy == Failover {
+	if cfg.Strategy == proxyconfig.StrategyFailover {
 		s.candidates = membersOfTier(s.healthy, tier)
 	}
 	if len(s.candidates) == 0 {
 		s.panic, s.candidates = true, s.all
 	}
-	if cfg.Strategy == Weighted && !s.panic {
+	if cfg.Strategy == proxyconfig.StrategyWeighted && !s.panic {
 		s.groups, s.schedule = weightedGroups(s.healthy)
 	}
 	return s
 }
 
-func membersOfTier(members []*Member, tier Tier) []*Member {
+func membersOfTier(members []*Member, tier rank) []*Member {
 	var out []*Member
 	for _, m := range members {
-		if m.Backend().Tier == tier {
+		if rankOf(m.Backend().Tier) == tier {
 			out = append(out, m)
 		}
 	}
@@ -91,7 +95,7 @@ func (s *snapshot) pickCandidate() *Member {
 		return nil
 	case s.panic:
 		return roundRobin(s.candidates, &s.next)
-	case s.strategy == Weighted && len(s.schedule) > 0:
+	case s.strategy == proxyconfig.StrategyWeighted && len(s.schedule) > 0:
 		g := &s.groups[s.schedule[(s.slot.Add(1)-1)%uint64(len(s.schedule))]]
 		return roundRobin(g.healthy, &g.next)
 	default:

@@ -205,7 +205,7 @@ func (v backendView) counts(o Observed) (total, healthy int32) {
 
 func loadBalancingStatus(o Observed, v backendView) *gatewayv1alpha1.LoadBalancingStatus {
 	ts := o.Service.Object
-	st := &gatewayv1alpha1.LoadBalancingStatus{Strategy: strategyOf(ts)}
+	st := &gatewayv1alpha1.LoadBalancingStatus{Strategy: specStrategy(ts)}
 	if len(v.requests) > 0 {
 		st.RequestCounts = v.requests
 	}

@@ -129,21 +129,11 @@ func (r *Reconciler) recordTierChange(ts *gatewayv1alpha1.TailscaleServices, pre
 		return
 	}
 	reason := "Failover"
-	if tierRank(to) < tierRank(from) {
+	if planner.IsFailback(from, to) {
 		reason = "Failback"
 	}
 	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, reason, "Balance",
 		"traffic moved from the %s tier to the %s tier (%s)", from, to, next.FailoverStatus.FailoverReason)
-}
-
-func tierRank(t string) int {
-	switch t {
-	case "primary":
-		return 0
-	case "secondary":
-		return 1
-	}
-	return 2
 }
 
 func (r *Reconciler) resync() time.Duration {

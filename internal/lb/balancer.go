@@ -22,6 +22,7 @@ type Balancer struct {
 
 	mu       sync.Mutex // guards everything below and serializes rebuilds
 	cfg      Config
+	picker   picker // cfg.Strategy's
 	members  map[string]*Member
 	healthy  map[string]bool
 	failover failoverState
@@ -77,6 +78,7 @@ func (b *Balancer) Update(cfg Config) {
 		}
 	}
 	b.cfg, b.members = cfg, members
+	b.picker = pickerOrRoundRobin(cfg.Strategy, &b.lc)
 	b.rebuildLocked()
 }
 
@@ -101,19 +103,7 @@ func (b *Balancer) Pick(a *Attempt) *Member {
 	if a.n >= MaxAttempts || len(s.all) == 0 {
 		return nil
 	}
-	var m *Member
-	counted := false
-	switch {
-	case s.strategy == proxyconfig.StrategyLeastConnections && !s.panic:
-		// Retries skip the heap: its minimum is usually the member that
-		// just failed.
-		if a.n == 0 {
-			m = b.lc.pick()
-			counted = m != nil
-		}
-	default:
-		m = s.pickCandidate()
-	}
+	m, counted := s.pick(a)
 	if m == nil || a.has(m) {
 		if m = s.pickUntried(a); m == nil {
 			return nil
@@ -152,19 +142,15 @@ func (b *Balancer) LastSwitch() (Switch, bool) {
 func (b *Balancer) rebuildLocked() {
 	tier := noRank
 	var sw *Switch
-	if b.cfg.Strategy == proxyconfig.StrategyFailover {
+	if b.picker.tiered() {
 		tier, sw = b.advanceFailoverLocked()
 	}
 	members := make([]*Member, 0, len(b.cfg.Backends))
 	for i := range b.cfg.Backends {
 		members = append(members, b.members[b.cfg.Backends[i].Name])
 	}
-	s := buildSnapshot(&b.cfg, members, b.healthy, tier)
-	if s.strategy == proxyconfig.StrategyLeastConnections && !s.panic {
-		b.lc.reset(s.healthy)
-	} else {
-		b.lc.reset(nil)
-	}
+	s, ordered := buildSnapshot(b.cfg.Strategy, b.picker, members, b.healthy, tier)
+	b.lc.reset(ordered)
 	b.snap.Store(s)
 	// Announced once it is in effect, so that whoever hears of a switch
 	// finds ActiveTier (and picks) already on the new tier.

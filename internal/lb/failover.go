@@ -78,3 +78,15 @@ func firstHealthy(healthy [numTiers]bool) rank {
 	}
 	return noRank
 }
+
+// failoverPicker takes the healthy members of the active tier in turn; the
+// Balancer moves the tier with failoverState.
+type failoverPicker struct{}
+
+func (failoverPicker) tiered() bool { return true }
+
+func (failoverPicker) build(*snapshot) []*Member { return nil }
+
+func (failoverPicker) pick(s *snapshot, _ bool) (*Member, bool) {
+	return roundRobin(s.candidates, &s.next), false
+}

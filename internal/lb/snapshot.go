@@ -10,6 +10,7 @@ import (
 // picks read without locks. Only its counters change after it is built.
 type snapshot struct {
 	strategy proxyconfig.Strategy
+	picker   picker
 	all      []*Member // every member, in configuration order
 	healthy  []*Member // healthy members, in configuration order
 	// candidates are the members the strategy spreads traffic over: the
@@ -18,40 +19,30 @@ type snapshot struct {
 	panic      bool
 	activeTier rank
 
-	// Weighted strategy: groups with a healthy member and their schedule.
-	groups   []group
-	schedule []int32
+	weighted weightedSchedule // the weighted picker's state
 
 	next atomic.Uint64 // round-robin position over candidates
-	slot atomic.Uint64 // position in schedule
 }
 
-type group struct {
-	name    string
-	weight  int
-	healthy []*Member
-	next    atomic.Uint64
-}
-
-// buildSnapshot derives what picks need from membership and health.
-func buildSnapshot(cfg *Config, members []*Member, healthy map[string]bool, tier rank) *snapshot {
-	s := &snapshot{strategy: cfg.Strategy, all: members, activeTier: tier}
+// buildSnapshot derives what picks need from membership and health. It
+// also returns the members whose active connections must be kept ordered
+// (see picker.build).
+func buildSnapshot(strategy proxyconfig.Strategy, p picker, members []*Member, healthy map[string]bool, tier rank) (*snapshot, []*Member) {
+	s := &snapshot{strategy: strategy, picker: p, all: members, activeTier: tier}
 	for _, m := range members {
 		if healthy[m.name] {
 			s.healthy = append(s.healthy, m)
 		}
 	}
 	s.candidates = s.healthy
-	if cfg.Strategy == proxyconfig.StrategyFailover {
+	if p.tiered() {
 		s.candidates = membersOfTier(s.healthy, tier)
 	}
 	if len(s.candidates) == 0 {
 		s.panic, s.candidates = true, s.all
+		return s, nil
 	}
-	if cfg.Strategy == proxyconfig.StrategyWeighted && !s.panic {
-		s.groups, s.schedule = weightedGroups(s.healthy)
-	}
-	return s
+	return s, p.build(s)
 }
 
 func membersOfTier(members []*Member, tier rank) []*Member {
@@ -64,42 +55,17 @@ func membersOfTier(members []*Member, tier rank) []*Member {
 	return out
 }
 
-// weightedGroups groups healthy members in order of first appearance. Groups
-// without a healthy member are absent, so their share goes to the others.
-func weightedGroups(healthy []*Member) ([]group, []int32) {
-	index := map[string]int{}
-	var groups []group
-	for _, m := range healthy {
-		b := m.Backend()
-		i, ok := index[b.group()]
-		if !ok {
-			i = len(groups)
-			index[b.group()] = i
-			groups = append(groups, group{name: b.group(), weight: b.Weight})
-		}
-		groups[i].healthy = append(groups[i].healthy, m)
-	}
-	weights := make([]int, len(groups))
-	for i := range groups {
-		weights[i] = groups[i].weight
-	}
-	return groups, smoothSequence(weights)
-}
-
-// pickCandidate applies every strategy but least-connections (see
-// leastConn). It returns nil only when the snapshot
-// has no members at all.
-func (s *snapshot) pickCandidate() *Member {
+// pick is the strategy's choice, or in panic mode round-robin over every
+// member. It returns nil only when the snapshot has no members at all, or
+// the strategy leaves the choice to pickUntried.
+func (s *snapshot) pick(a *Attempt) (m *Member, counted bool) {
 	switch {
 	case len(s.candidates) == 0:
-		return nil
+		return nil, false
 	case s.panic:
-		return roundRobin(s.candidates, &s.next)
-	case s.strategy == proxyconfig.StrategyWeighted && len(s.schedule) > 0:
-		g := &s.groups[s.schedule[(s.slot.Add(1)-1)%uint64(len(s.schedule))]]
-		return roundRobin(g.healthy, &g.next)
+		return roundRobin(s.candidates, &s.next), false
 	default:
-		return roundRobin(s.candidates, &s.next)
+		return s.picker.pick(s, a.n > 0)
 	}
 }
 
@@ -115,8 +81,4 @@ func (s *snapshot) pickUntried(a *Attempt) *Member {
 		}
 	}
 	return nil
-}
-
-func roundRobin(members []*Member, next *atomic.Uint64) *Member {
-	return members[(next.Add(1)-1)%uint64(len(members))]
 }

@@ -140,7 +140,7 @@ func vipService(s Service, host string, port int32) (proxyconfig.Service, error)
 		for _, m := range p.Machines {
 			if ip := tailnetIPv4(m); ip != "" {
 				svc.Backends = append(svc.Backends, proxyconfig.Backend{
-					Name: p.Name + "/" + m.Name, Address: net.JoinHostPort(ip, strconv.Itoa(int(port))),
+					Name: PoolBackendName(p.Name, m.Name), Address: net.JoinHostPort(ip, strconv.Itoa(int(port))),
 					Group: p.Name, Weight: weight, Tier: tier, Network: proxyconfig.NetworkTailnet,
 				})
 			}
@@ -165,13 +165,13 @@ func ownBackends(p Pool, port int32, weight *int, tier proxyconfig.Tier) []proxy
 	var out []proxyconfig.Backend
 	if len(addrs) > len(p.Machines) {
 		for _, a := range addrs {
-			out = append(out, proxyconfig.Backend{Name: p.Name + "/" + a, Address: a, Group: p.Name, Weight: weight, Tier: tier})
+			out = append(out, proxyconfig.Backend{Name: PoolBackendName(p.Name, a), Address: a, Group: p.Name, Weight: weight, Tier: tier})
 		}
 		return out
 	}
 	for i, m := range p.Machines {
 		out = append(out, proxyconfig.Backend{
-			Name: p.Name + "/" + m.Name, Address: addrs[i%len(addrs)], Group: p.Name, Weight: weight, Tier: tier,
+			Name: PoolBackendName(p.Name, m.Name), Address: addrs[i%len(addrs)], Group: p.Name, Weight: weight, Tier: tier,
 		})
 	}
 	return out
@@ -196,7 +196,7 @@ func externalBackends(s Service, port int32) []proxyconfig.Backend {
 			w = int(*e.Weight)
 		}
 		b := proxyconfig.Backend{
-			Name: "external/" + e.Name, Address: net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port))),
+			Name: ExternalBackendName(e.Name), Address: net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port))),
 			Group: e.Name, Weight: &w, Tier: tierOf(s.Object, e.Name), Protocol: string(e.Protocol),
 		}
 		if ca := s.CABundles[e.Name]; ca != "" {

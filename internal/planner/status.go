@@ -107,7 +107,7 @@ func (v backendView) machineHealthy(o Observed, p Pool, m gatewayv1alpha1.Machin
 	if !m.Ready {
 		return false
 	}
-	if v.healthy[p.Name+"/"+m.Name] {
+	if v.healthy[PoolBackendName(p.Name, m.Name)] {
 		return true
 	}
 	for _, key := range v.keys {
@@ -195,7 +195,7 @@ func (v backendView) counts(o Observed) (total, healthy int32) {
 	if sd := o.Service.Object.Spec.ServiceDiscovery; sd != nil {
 		for _, e := range sd.ExternalServices {
 			total++
-			if v.healthy["external/"+e.Name] {
+			if v.healthy[ExternalBackendName(e.Name)] {
 				healthy++
 			}
 		}

@@ -103,7 +103,16 @@ func (b *Balancer) Pick(a *Attempt) *Member {
 	if a.n >= MaxAttempts || len(s.all) == 0 {
 		return nil
 	}
-	m, counted := s.pick(a)
+	// Panic mode is the same for every strategy: all members in turn.
+	// (Written out here rather than in a snapshot method: one call less
+	// on the hottest path.)
+	var m *Member
+	counted := false
+	if s.panic {
+		m = roundRobin(s.candidates, &s.next)
+	} else {
+		m, counted = s.picker.pick(s, a.n > 0)
+	}
 	if m == nil || a.has(m) {
 		if m = s.pickUntried(a); m == nil {
 			return nil

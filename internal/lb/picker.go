@@ -16,7 +16,8 @@ type picker interface {
 	// Balancer must keep ordered (least-connections' heap), or nil.
 	build(s *snapshot) (ordered []*Member)
 	// pick chooses a member for a connection's first try or, with retry,
-	// another; nil leaves the choice to snapshot.pickUntried. counted is
+	// another, from the snapshot's candidates (never empty outside panic
+	// mode); nil leaves the choice to snapshot.pickUntried. counted is
 	// true when the pick has already counted the connection as active.
 	// (It takes no *Attempt: through an interface, that would make every
 	// caller's Attempt escape to the heap.)

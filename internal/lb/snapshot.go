@@ -19,10 +19,15 @@ type snapshot struct {
 	panic      bool
 	activeTier rank
 
-	weighted weightedSchedule // the weighted picker's state
+	weighted weightedSchedule // the weighted picker's state; ends in its counter
 
 	next atomic.Uint64 // round-robin position over candidates
 }
+
+// cacheLinePad keeps the atomic counters that every pick writes off the
+// cache lines of the fields that every pick reads: with them on one line,
+// each write by one core evicts those fields from the other cores' caches.
+type cacheLinePad [64]byte
 
 // buildSnapshot derives what picks need from membership and health. It
 // also returns the members whose active connections must be kept ordered
@@ -53,20 +58,6 @@ func membersOfTier(members []*Member, tier rank) []*Member {
 		}
 	}
 	return out
-}
-
-// pick is the strategy's choice, or in panic mode round-robin over every
-// member. It returns nil only when the snapshot has no members at all, or
-// the strategy leaves the choice to pickUntried.
-func (s *snapshot) pick(a *Attempt) (m *Member, counted bool) {
-	switch {
-	case len(s.candidates) == 0:
-		return nil, false
-	case s.panic:
-		return roundRobin(s.candidates, &s.next), false
-	default:
-		return s.picker.pick(s, a.n > 0)
-	}
 }
 
 // pickUntried finds a backend this attempt has not tried: the strategy's

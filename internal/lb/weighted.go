@@ -11,14 +11,19 @@ type weightedPicker struct{}
 type weightedSchedule struct {
 	groups   []group // groups with a healthy member
 	schedule []int32 // indexes into groups, one period of the sequence
-	slot     atomic.Uint64
+	_        cacheLinePad
+	slot     atomic.Uint64 // position in schedule
 }
 
+// group pads its counter on both sides: picks read every group's members
+// and write one group's counter.
 type group struct {
 	name    string
 	weight  int
 	healthy []*Member
+	_       cacheLinePad
 	next    atomic.Uint64
+	_       cacheLinePad
 }
 
 func (weightedPicker) tiered() bool { return false }

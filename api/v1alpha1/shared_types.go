@@ -97,9 +97,3 @@ type SecretReference struct {
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 }
-
-// Condition types shared by every kind.
-const (
-	// ConditionReady is True when the object does what it asks for.
-	ConditionReady = "Ready"
-)

@@ -2,26 +2,6 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// Condition types of a TailscaleServices, beside Ready.
-const (
-	// ConditionSelected is True when the selector matches at least one pool.
-	ConditionSelected = "Selected"
-	// ConditionVIPServiceReady is True when the VIP service exists as desired.
-	ConditionVIPServiceReady = "VIPServiceReady"
-	// ConditionHealthy is True when at least one backend is healthy.
-	ConditionHealthy = "Healthy"
-	// ConditionDiscovered, with service discovery on, says which existing
-	// VIP services matched and which one is used.
-	ConditionDiscovered = "Discovered"
-	// ConditionAutoProvisioned, with an endpointTemplate, says whether a
-	// pool was created from it, or why not.
-	ConditionAutoProvisioned = "AutoProvisioned"
-	// ConditionClusterServiceReady (informational) says whether the
-	// in-cluster Service <name>-vip, through which clients in the cluster
-	// and Envoy Gateway reach the VIP service, is in place.
-	ConditionClusterServiceReady = "ClusterServiceReady"
-)
-
 // TailscaleServicesStatus is the VIP service as it is.
 type TailscaleServicesStatus struct {
 	// serviceInfo shows how operators sharing the VIP service coordinate.
@@ -95,6 +75,16 @@ type SelectedEndpoint struct {
 	// +optional
 	HealthStatus *EndpointHealthStatus `json:"healthStatus,omitempty"`
 }
+
+// Values of SelectedEndpoint.Status.
+const (
+	// SelectedEndpointReady: a machine of the pool serves the service.
+	SelectedEndpointReady = "Ready"
+	// SelectedEndpointPending: no machine of the pool is ready yet.
+	SelectedEndpointPending = "Pending"
+	// SelectedEndpointUnavailable: machines are ready, none is healthy.
+	SelectedEndpointUnavailable = "Unavailable"
+)
 
 // EndpointHealthStatus counts a pool's healthy and unhealthy machines.
 type EndpointHealthStatus struct {

@@ -17,20 +17,11 @@ import (
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 )
 
-// Reasons a backend does not resolve. Each is also a condition reason.
-const (
-	// ReasonServiceNotFound: the Service the pool forwards to does not exist.
-	ReasonServiceNotFound = "ServiceNotFound"
-	// ReasonPortNotFound: the Service has no port the pool needs.
-	ReasonPortNotFound = "ServicePortNotFound"
-	// ReasonNoReadyEndpoints: a port of the Service has no ready endpoint.
-	ReasonNoReadyEndpoints = "NoReadyEndpoints"
-	// ReasonNoPorts: neither the pool nor its Service declares a port.
-	ReasonNoPorts = "NoPorts"
-)
-
 // Problem says why a backend is missing or incomplete. Message names the
-// object and port so a user can fix it without reading code.
+// object and port so a user can fix it without reading code. Reason is
+// one of gatewayv1alpha1's ReasonServiceNotFound, ReasonServicePortNotFound,
+// ReasonNoReadyEndpoints or ReasonNoPorts: it becomes the reason of the
+// pool's Ready condition.
 type Problem struct {
 	Reason  string
 	Message string
@@ -102,7 +93,7 @@ func Resolve(ep *gatewayv1alpha1.TailscaleEndpoints, svc *corev1.Service, slices
 	name := ServiceName(ep)
 	res := Result{Service: name}
 	if svc == nil || svc.Name != name {
-		return res, &Problem{ReasonServiceNotFound, fmt.Sprintf("Service %s/%s does not exist", ep.Namespace, name)}
+		return res, &Problem{gatewayv1alpha1.ReasonServiceNotFound, fmt.Sprintf("Service %s/%s does not exist", ep.Namespace, name)}
 	}
 	eps := readyEndpoints(svc, slices)
 	if b != nil && b.Service.Port != 0 {

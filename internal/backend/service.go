@@ -83,7 +83,7 @@ func resolveServicePort(ports []gatewayv1alpha1.ProxyPort, svc *corev1.Service, 
 	res := Result{Service: svc.Name}
 	sp, ok := findServicePort(svc, port, "")
 	if !ok {
-		return res, &Problem{ReasonPortNotFound, fmt.Sprintf("Service %s/%s has no port %d (spec.backend.service.port names the Service's port, not its target port)", svc.Namespace, svc.Name, port)}
+		return res, &Problem{gatewayv1alpha1.ReasonServicePortNotFound, fmt.Sprintf("Service %s/%s has no port %d (spec.backend.service.port names the Service's port, not its target port)", svc.Namespace, svc.Name, port)}
 	}
 	if len(ports) == 0 {
 		ports = []gatewayv1alpha1.ProxyPort{{Port: port, Protocol: gatewayv1alpha1.Protocol(protocolOf(sp.Protocol))}}
@@ -107,14 +107,14 @@ func resolveSameNumberedPorts(ports []gatewayv1alpha1.ProxyPort, svc *corev1.Ser
 		ports = servicePortsAsProxyPorts(svc)
 	}
 	if len(ports) == 0 {
-		return res, &Problem{ReasonNoPorts, fmt.Sprintf("neither spec.proxy.ports nor Service %s/%s declares a port", svc.Namespace, svc.Name)}
+		return res, &Problem{gatewayv1alpha1.ReasonNoPorts, fmt.Sprintf("neither spec.proxy.ports nor Service %s/%s declares a port", svc.Namespace, svc.Name)}
 	}
 	var problem *Problem
 	for _, p := range ports {
 		proto := protocolOrTCP(p.Protocol)
 		sp, ok := findServicePort(svc, p.Port, corev1.Protocol(proto))
 		if !ok {
-			problem = firstProblem(problem, &Problem{ReasonPortNotFound, fmt.Sprintf("Service %s/%s has no %s port %d for the pool's port %d", svc.Namespace, svc.Name, proto, p.Port, p.Port)})
+			problem = firstProblem(problem, &Problem{gatewayv1alpha1.ReasonServicePortNotFound, fmt.Sprintf("Service %s/%s has no %s port %d for the pool's port %d", svc.Namespace, svc.Name, proto, p.Port, p.Port)})
 			continue
 		}
 		addrs := eps[portKey{sp.Name, protocolOf(sp.Protocol)}]
@@ -155,13 +155,13 @@ func findServicePort(svc *corev1.Service, port int32, protocol corev1.Protocol) 
 }
 
 func noReady(svc *corev1.Service, sp corev1.ServicePort) *Problem {
-	return &Problem{ReasonNoReadyEndpoints, fmt.Sprintf("Service %s/%s has no ready endpoint for port %d", svc.Namespace, svc.Name, sp.Port)}
+	return &Problem{gatewayv1alpha1.ReasonNoReadyEndpoints, fmt.Sprintf("Service %s/%s has no ready endpoint for port %d", svc.Namespace, svc.Name, sp.Port)}
 }
 
 // firstProblem keeps the first problem found, except that a missing port
 // (a configuration error) outranks endpoints not ready yet.
 func firstProblem(have, next *Problem) *Problem {
-	if have == nil || (have.Reason == ReasonNoReadyEndpoints && next.Reason == ReasonPortNotFound) {
+	if have == nil || (have.Reason == gatewayv1alpha1.ReasonNoReadyEndpoints && next.Reason == gatewayv1alpha1.ReasonServicePortNotFound) {
 		return next
 	}
 	return have

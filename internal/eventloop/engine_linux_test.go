@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/lb"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 // fakeEngine routes every listener to one service that balances over fixed
@@ -23,11 +24,7 @@ type fakeEngine struct {
 
 func newFakeEngine(t *testing.T, backends ...string) *fakeEngine {
 	t.Helper()
-	strategy, err := lb.ParseStrategy("round-robin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := lb.Config{Strategy: strategy}
+	cfg := lb.Config{Strategy: proxyconfig.StrategyRoundRobin}
 	for i, addr := range backends {
 		cfg.Backends = append(cfg.Backends, lb.Backend{Name: fmt.Sprint("b", i), Address: addr, Weight: 1})
 	}

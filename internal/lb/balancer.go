@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 // Balancer picks backends for one service. All methods are safe for
@@ -20,6 +22,7 @@ type Balancer struct {
 
 	mu       sync.Mutex // guards everything below and serializes rebuilds
 	cfg      Config
+	picker   picker // cfg.Strategy's
 	members  map[string]*Member
 	healthy  map[string]bool
 	failover failoverState
@@ -75,6 +78,7 @@ func (b *Balancer) Update(cfg Config) {
 		}
 	}
 	b.cfg, b.members = cfg, members
+	b.picker = pickerOrRoundRobin(cfg.Strategy, &b.lc)
 	b.rebuildLocked()
 }
 
@@ -99,18 +103,15 @@ func (b *Balancer) Pick(a *Attempt) *Member {
 	if a.n >= MaxAttempts || len(s.all) == 0 {
 		return nil
 	}
+	// Panic mode is the same for every strategy: all members in turn.
+	// (Written out here rather than in a snapshot method: one call less
+	// on the hottest path.)
 	var m *Member
 	counted := false
-	switch {
-	case s.strategy == LeastConnections && !s.panic:
-		// Retries skip the heap: its minimum is usually the member that
-		// just failed.
-		if a.n == 0 {
-			m = b.lc.pick()
-			counted = m != nil
-		}
-	default:
-		m = s.pickCandidate()
+	if s.panic {
+		m = roundRobin(s.candidates, &s.next)
+	} else {
+		m, counted = s.picker.pick(s, a.n > 0)
 	}
 	if m == nil || a.has(m) {
 		if m = s.pickUntried(a); m == nil {
@@ -131,9 +132,9 @@ func (b *Balancer) Done(m *Member) { b.lc.adjust(m, -1) }
 // Panic reports whether no backend is healthy, so that all are being tried.
 func (b *Balancer) Panic() bool { return b.snap.Load().panic }
 
-// ActiveTier is the failover tier taking traffic (TierNone in panic mode or
-// for other strategies).
-func (b *Balancer) ActiveTier() Tier { return b.snap.Load().activeTier }
+// ActiveTier is the failover tier taking traffic (proxyconfig.TierNone in
+// panic mode or for other strategies).
+func (b *Balancer) ActiveTier() proxyconfig.Tier { return b.snap.Load().activeTier.tier() }
 
 // LastSwitch is the most recent failover switch, if any.
 func (b *Balancer) LastSwitch() (Switch, bool) {
@@ -148,21 +149,17 @@ func (b *Balancer) LastSwitch() (Switch, bool) {
 // rebuildLocked advances the failover state machine and publishes a new
 // snapshot. b.mu must be held.
 func (b *Balancer) rebuildLocked() {
-	tier := TierNone
+	tier := noRank
 	var sw *Switch
-	if b.cfg.Strategy == Failover {
+	if b.picker.tiered() {
 		tier, sw = b.advanceFailoverLocked()
 	}
 	members := make([]*Member, 0, len(b.cfg.Backends))
 	for i := range b.cfg.Backends {
 		members = append(members, b.members[b.cfg.Backends[i].Name])
 	}
-	s := buildSnapshot(&b.cfg, members, b.healthy, tier)
-	if s.strategy == LeastConnections && !s.panic {
-		b.lc.reset(s.healthy)
-	} else {
-		b.lc.reset(nil)
-	}
+	s, ordered := buildSnapshot(b.cfg.Strategy, b.picker, members, b.healthy, tier)
+	b.lc.reset(ordered)
 	b.snap.Store(s)
 	// Announced once it is in effect, so that whoever hears of a switch
 	// finds ActiveTier (and picks) already on the new tier.
@@ -173,11 +170,11 @@ func (b *Balancer) rebuildLocked() {
 
 // advanceFailoverLocked steps the failover state machine; it returns the
 // active tier and the switch it made, if any.
-func (b *Balancer) advanceFailoverLocked() (Tier, *Switch) {
+func (b *Balancer) advanceFailoverLocked() (rank, *Switch) {
 	var healthy [numTiers]bool
 	for name, ok := range b.healthy {
 		if ok {
-			healthy[b.members[name].Backend().Tier] = true
+			healthy[rankOf(b.members[name].Backend().Tier)] = true
 		}
 	}
 	next, sw, wake := b.failover.next(b.clock.Now(), healthy, b.cfg.FailbackDelay)

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 func TestFailoverStateMachine(t *testing.T) {
@@ -13,11 +15,11 @@ func TestFailoverStateMachine(t *testing.T) {
 	type step struct {
 		at      time.Duration // since t0
 		healthy [numTiers]bool
-		active  Tier
+		active  rank
 		reason  string // of the switch this step causes; "" for none
 		wake    time.Duration
 	}
-	P, S, O := TierPrimary, TierSecondary, TierOther
+	P, S, O := rankOf(proxyconfig.TierPrimary), rankOf(proxyconfig.TierSecondary), rankOf(proxyconfig.TierOther)
 	all := [numTiers]bool{true, true, true}
 	noPrimary := [numTiers]bool{false, true, true}
 	onlyOther := [numTiers]bool{false, false, true}
@@ -27,7 +29,7 @@ func TestFailoverStateMachine(t *testing.T) {
 	}{
 		{"start on primary", []step{{0, all, P, "primary-endpoints-healthy", 0}}},
 		{"start with nothing healthy, then secondary", []step{
-			{0, [numTiers]bool{}, TierNone, "", 0},
+			{0, [numTiers]bool{}, noRank, "", 0},
 			{time.Second, noPrimary, S, "secondary-endpoints-healthy", 0},
 		}},
 		{"primary fails over to secondary at once", []step{
@@ -40,7 +42,7 @@ func TestFailoverStateMachine(t *testing.T) {
 		}},
 		{"everything fails: no tier (panic)", []step{
 			{0, noPrimary, S, "secondary-endpoints-healthy", 0},
-			{time.Second, [numTiers]bool{}, TierNone, "secondary-endpoints-unhealthy", 0},
+			{time.Second, [numTiers]bool{}, noRank, "secondary-endpoints-unhealthy", 0},
 		}},
 		{"failback waits for failbackDelay", []step{
 			{0, all, P, "primary-endpoints-healthy", 0},
@@ -85,7 +87,7 @@ func TestFailoverStateMachine(t *testing.T) {
 				switch {
 				case st.reason == "" && sw != nil:
 					t.Fatalf("step %d: unexpected switch %+v", i, sw)
-				case st.reason != "" && (sw == nil || sw.Reason != st.reason || sw.From != prev || sw.To != st.active || !sw.At.Equal(t0.Add(st.at))):
+				case st.reason != "" && (sw == nil || sw.Reason != st.reason || sw.From != prev.tier() || sw.To != st.active.tier() || !sw.At.Equal(t0.Add(st.at))):
 					t.Fatalf("step %d: switch = %+v, want %v→%v %q", i, sw, prev, st.active, st.reason)
 				}
 				if wake != st.wake {
@@ -101,11 +103,11 @@ func TestFailoverStateMachine(t *testing.T) {
 func TestFailoverBalancerOnFakeClock(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
 	switches := make(chan Switch, 10)
-	b := New(Config{Strategy: Failover, FailbackDelay: time.Minute, Backends: []Backend{
-		{Name: "p1", Tier: TierPrimary}, {Name: "p2", Tier: TierPrimary}, {Name: "s1", Tier: TierSecondary},
+	b := New(Config{Strategy: proxyconfig.StrategyFailover, FailbackDelay: time.Minute, Backends: []Backend{
+		{Name: "p1", Tier: proxyconfig.TierPrimary}, {Name: "p2", Tier: proxyconfig.TierPrimary}, {Name: "s1", Tier: proxyconfig.TierSecondary},
 	}}, Options{Clock: clk, OnSwitch: func(s Switch) { switches <- s }})
 	defer b.Close()
-	expect := func(from, to Tier, reason string) {
+	expect := func(from, to proxyconfig.Tier, reason string) {
 		t.Helper()
 		select {
 		case s := <-switches:
@@ -119,11 +121,11 @@ func TestFailoverBalancerOnFakeClock(t *testing.T) {
 			t.Fatalf("ActiveTier = %v, want %v", b.ActiveTier(), to)
 		}
 	}
-	if !b.Panic() || b.ActiveTier() != TierNone {
+	if !b.Panic() || b.ActiveTier() != proxyconfig.TierNone {
 		t.Fatalf("before any health: panic=%v tier=%v", b.Panic(), b.ActiveTier())
 	}
 	b.SetHealthy("s1", true)
-	expect(TierNone, TierSecondary, "secondary-endpoints-healthy")
+	expect(proxyconfig.TierNone, proxyconfig.TierSecondary, "secondary-endpoints-healthy")
 	b.SetHealthy("p1", true)
 	if got := countPicks(b, 10); got["s1"] != 10 {
 		t.Fatalf("picks before failbackDelay = %v, want all on s1", got)
@@ -132,12 +134,12 @@ func TestFailoverBalancerOnFakeClock(t *testing.T) {
 	b.SetHealthy("p2", true) // more primary health does not restart the wait
 	b.SetHealthy("p1", false)
 	clk.Step(30 * time.Second) // primary tier healthy (p1 then p2) for 60s unbroken
-	expect(TierSecondary, TierPrimary, "primary-endpoints-recovered")
+	expect(proxyconfig.TierSecondary, proxyconfig.TierPrimary, "primary-endpoints-recovered")
 	if got := countPicks(b, 10); got["p2"] != 10 {
 		t.Fatalf("picks after failback = %v, want all on p2", got)
 	}
 	b.SetHealthy("p2", false)
-	expect(TierPrimary, TierSecondary, "primary-endpoints-unhealthy")
+	expect(proxyconfig.TierPrimary, proxyconfig.TierSecondary, "primary-endpoints-unhealthy")
 	if last, ok := b.LastSwitch(); !ok || last.Reason != "primary-endpoints-unhealthy" {
 		t.Fatalf("LastSwitch = %+v, %v", last, ok)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 func backends(specs ...string) []Backend {
@@ -42,10 +44,10 @@ func countPicks(b *Balancer, n int) map[string]int {
 
 func TestDistribution(t *testing.T) {
 	weightedPools := []Backend{
-		{Name: "a1", Group: "a", Weight: 70, Tier: TierPrimary},
-		{Name: "a2", Group: "a", Weight: 70, Tier: TierPrimary},
-		{Name: "b1", Group: "b", Weight: 30, Tier: TierSecondary},
-		{Name: "c1", Group: "c", Weight: 0, Tier: TierOther},
+		{Name: "a1", Group: "a", Weight: 70, Tier: proxyconfig.TierPrimary},
+		{Name: "a2", Group: "a", Weight: 70, Tier: proxyconfig.TierPrimary},
+		{Name: "b1", Group: "b", Weight: 30, Tier: proxyconfig.TierSecondary},
+		{Name: "c1", Group: "c", Weight: 0, Tier: proxyconfig.TierOther},
 	}
 	tests := []struct {
 		name    string
@@ -54,29 +56,29 @@ func TestDistribution(t *testing.T) {
 		want    map[string]float64 // expected share of picks
 		panic   bool
 	}{
-		{"round-robin over healthy", Config{Strategy: RoundRobin, Backends: backends("x", "y", "z")},
+		{"round-robin over healthy", Config{Strategy: proxyconfig.StrategyRoundRobin, Backends: backends("x", "y", "z")},
 			[]string{"x", "y", "z"}, map[string]float64{"x": 1. / 3, "y": 1. / 3, "z": 1. / 3}, false},
-		{"round-robin skips unhealthy", Config{Strategy: RoundRobin, Backends: backends("x", "y", "z")},
+		{"round-robin skips unhealthy", Config{Strategy: proxyconfig.StrategyRoundRobin, Backends: backends("x", "y", "z")},
 			[]string{"x", "z"}, map[string]float64{"x": .5, "z": .5}, false},
-		{"least-connections ties go round-robin", Config{Strategy: LeastConnections, Backends: backends("x", "y", "z")},
+		{"least-connections ties go round-robin", Config{Strategy: proxyconfig.StrategyLeastConnections, Backends: backends("x", "y", "z")},
 			[]string{"x", "y", "z"}, map[string]float64{"x": 1. / 3, "y": 1. / 3, "z": 1. / 3}, false},
-		{"weighted splits groups by weight and members evenly", Config{Strategy: Weighted, Backends: weightedPools},
+		{"weighted splits groups by weight and members evenly", Config{Strategy: proxyconfig.StrategyWeighted, Backends: weightedPools},
 			[]string{"a1", "a2", "b1", "c1"}, map[string]float64{"a1": .35, "a2": .35, "b1": .30}, false},
-		{"weighted: one member down, its group keeps its share", Config{Strategy: Weighted, Backends: weightedPools},
+		{"weighted: one member down, its group keeps its share", Config{Strategy: proxyconfig.StrategyWeighted, Backends: weightedPools},
 			[]string{"a2", "b1"}, map[string]float64{"a2": .70, "b1": .30}, false},
-		{"weighted: group with no healthy member gives its share away", Config{Strategy: Weighted, Backends: weightedPools},
+		{"weighted: group with no healthy member gives its share away", Config{Strategy: proxyconfig.StrategyWeighted, Backends: weightedPools},
 			[]string{"b1", "c1"}, map[string]float64{"b1": 1}, false},
-		{"weighted: only zero-weight groups healthy", Config{Strategy: Weighted, Backends: weightedPools},
+		{"weighted: only zero-weight groups healthy", Config{Strategy: proxyconfig.StrategyWeighted, Backends: weightedPools},
 			[]string{"c1"}, map[string]float64{"c1": 1}, false},
-		{"failover uses the primary tier", Config{Strategy: Failover, Backends: weightedPools},
+		{"failover uses the primary tier", Config{Strategy: proxyconfig.StrategyFailover, Backends: weightedPools},
 			[]string{"a1", "a2", "b1", "c1"}, map[string]float64{"a1": .5, "a2": .5}, false},
-		{"failover falls to secondary", Config{Strategy: Failover, Backends: weightedPools},
+		{"failover falls to secondary", Config{Strategy: proxyconfig.StrategyFailover, Backends: weightedPools},
 			[]string{"b1", "c1"}, map[string]float64{"b1": 1}, false},
-		{"failover falls to other", Config{Strategy: Failover, Backends: weightedPools},
+		{"failover falls to other", Config{Strategy: proxyconfig.StrategyFailover, Backends: weightedPools},
 			[]string{"c1"}, map[string]float64{"c1": 1}, false},
-		{"panic mode tries everyone", Config{Strategy: Weighted, Backends: weightedPools},
+		{"panic mode tries everyone", Config{Strategy: proxyconfig.StrategyWeighted, Backends: weightedPools},
 			nil, map[string]float64{"a1": .25, "a2": .25, "b1": .25, "c1": .25}, true},
-		{"panic mode with least-connections", Config{Strategy: LeastConnections, Backends: backends("x", "y")},
+		{"panic mode with least-connections", Config{Strategy: proxyconfig.StrategyLeastConnections, Backends: backends("x", "y")},
 			nil, map[string]float64{"x": .5, "y": .5}, true},
 	}
 	const picks = 10000
@@ -128,7 +130,7 @@ func TestReduceWeightsBoundsSchedule(t *testing.T) {
 }
 
 func TestLeastConnectionsPrefersIdleBackend(t *testing.T) {
-	b := newBalancer(t, Config{Strategy: LeastConnections, Backends: backends("x", "y", "z")}, "x", "y", "z")
+	b := newBalancer(t, Config{Strategy: proxyconfig.StrategyLeastConnections, Backends: backends("x", "y", "z")}, "x", "y", "z")
 	held := map[string]*Member{}
 	for range 3 { // one long-lived connection on each
 		var a Attempt
@@ -156,7 +158,7 @@ func TestLeastConnectionsPrefersIdleBackend(t *testing.T) {
 }
 
 func TestRetriesTryEveryBackendOnce(t *testing.T) {
-	for _, st := range []Strategy{RoundRobin, LeastConnections, Weighted, Failover} {
+	for _, st := range proxyconfig.Strategies {
 		t.Run(string(st), func(t *testing.T) {
 			b := newBalancer(t, Config{Strategy: st, Backends: backends("x", "y", "z")}, "x", "y")
 			var a Attempt
@@ -181,10 +183,10 @@ func TestRetriesTryEveryBackendOnce(t *testing.T) {
 }
 
 func TestUpdateKeepsHealthAndCounts(t *testing.T) {
-	b := newBalancer(t, Config{Strategy: RoundRobin, Backends: backends("x", "y")}, "x", "y")
+	b := newBalancer(t, Config{Strategy: proxyconfig.StrategyRoundRobin, Backends: backends("x", "y")}, "x", "y")
 	var a Attempt
 	m := b.Pick(&a)
-	b.Update(Config{Strategy: LeastConnections, Backends: backends(m.Name(), "new")})
+	b.Update(Config{Strategy: proxyconfig.StrategyLeastConnections, Backends: backends(m.Name(), "new")})
 	st := b.Status()
 	if len(st.Members) != 2 || st.Members[0].Active != 1 || !st.Members[0].Healthy || st.Members[1].Healthy {
 		t.Fatalf("status after update = %+v", st)
@@ -199,7 +201,7 @@ func TestUpdateKeepsHealthAndCounts(t *testing.T) {
 }
 
 func TestEmptyBalancer(t *testing.T) {
-	b := newBalancer(t, Config{Strategy: RoundRobin})
+	b := newBalancer(t, Config{Strategy: proxyconfig.StrategyRoundRobin})
 	var a Attempt
 	if m := b.Pick(&a); m != nil {
 		t.Fatalf("Pick on empty balancer = %v", m.Name())
@@ -207,9 +209,9 @@ func TestEmptyBalancer(t *testing.T) {
 }
 
 func TestConcurrentPicksAndUpdates(t *testing.T) {
-	for _, st := range []Strategy{RoundRobin, LeastConnections, Weighted, Failover} {
+	for _, st := range proxyconfig.Strategies {
 		t.Run(string(st), func(t *testing.T) {
-			all := []Backend{{Name: "x", Tier: TierPrimary, Weight: 2}, {Name: "y", Weight: 1}, {Name: "z", Tier: TierSecondary, Weight: 1}}
+			all := []Backend{{Name: "x", Tier: proxyconfig.TierPrimary, Weight: 2}, {Name: "y", Tier: proxyconfig.TierPrimary, Weight: 1}, {Name: "z", Tier: proxyconfig.TierSecondary, Weight: 1}}
 			b := newBalancer(t, Config{Strategy: st, Backends: all}, "x", "y", "z")
 			var wg sync.WaitGroup
 			stop := make(chan struct{})
@@ -244,7 +246,7 @@ func TestConcurrentPicksAndUpdates(t *testing.T) {
 }
 
 func TestPickDoesNotAllocate(t *testing.T) {
-	for _, st := range []Strategy{RoundRobin, LeastConnections, Weighted, Failover} {
+	for _, st := range proxyconfig.Strategies {
 		b := newBalancer(t, Config{Strategy: st, Backends: backends("x", "y", "z")}, "x", "y", "z")
 		allocs := testing.AllocsPerRun(1000, func() {
 			var a Attempt
@@ -258,12 +260,12 @@ func TestPickDoesNotAllocate(t *testing.T) {
 }
 
 func BenchmarkPick(b *testing.B) {
-	for _, st := range []Strategy{RoundRobin, LeastConnections, Weighted, Failover} {
+	for _, st := range proxyconfig.Strategies {
 		for _, n := range []int{3, 100} {
 			b.Run(fmt.Sprintf("%s/%d", st, n), func(b *testing.B) {
 				var bs []Backend
 				for i := range n {
-					bs = append(bs, Backend{Name: fmt.Sprint(i), Group: fmt.Sprint(i % 5), Weight: 1 + i%5, Tier: Tier(i % 3)})
+					bs = append(bs, Backend{Name: fmt.Sprint(i), Group: fmt.Sprint(i % 5), Weight: 1 + i%5, Tier: proxyconfig.Tiers[i%3]})
 				}
 				bal := New(Config{Strategy: st, Backends: bs}, Options{})
 				defer bal.Close()

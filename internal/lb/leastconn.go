@@ -79,3 +79,21 @@ func (h memberHeap) Swap(i, j int) {
 // Push and Pop are never called: membership changes rebuild the heap.
 func (h *memberHeap) Push(any) { panic("lb: memberHeap.Push is unused") }
 func (h *memberHeap) Pop() any { panic("lb: memberHeap.Pop is unused") }
+
+// leastConnPicker sends a connection to the healthy member with the fewest
+// active connections, kept in the Balancer's heap.
+type leastConnPicker struct{ lc *leastConn }
+
+func (leastConnPicker) tiered() bool { return false }
+
+func (leastConnPicker) build(s *snapshot) []*Member { return s.healthy }
+
+// pick uses the heap for a first try only: on a retry its minimum is
+// usually the member that just failed.
+func (p leastConnPicker) pick(_ *snapshot, retry bool) (*Member, bool) {
+	if retry {
+		return nil, false
+	}
+	m := p.lc.pick()
+	return m, m != nil
+}

@@ -1,102 +1,63 @@
 package lb
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+)
 
 // snapshot is an immutable view of a Balancer's membership and health that
 // picks read without locks. Only its counters change after it is built.
 type snapshot struct {
-	strategy Strategy
+	strategy proxyconfig.Strategy
+	picker   picker
 	all      []*Member // every member, in configuration order
 	healthy  []*Member // healthy members, in configuration order
 	// candidates are the members the strategy spreads traffic over: the
 	// healthy ones, those of the active failover tier, or all in panic mode.
 	candidates []*Member
 	panic      bool
-	activeTier Tier
+	activeTier rank
 
-	// Weighted strategy: groups with a healthy member and their schedule.
-	groups   []group
-	schedule []int32
+	weighted weightedSchedule // the weighted picker's state; ends in its counter
 
 	next atomic.Uint64 // round-robin position over candidates
-	slot atomic.Uint64 // position in schedule
 }
 
-type group struct {
-	name    string
-	weight  int
-	healthy []*Member
-	next    atomic.Uint64
-}
+// cacheLinePad keeps the atomic counters that every pick writes off the
+// cache lines of the fields that every pick reads: with them on one line,
+// each write by one core evicts those fields from the other cores' caches.
+type cacheLinePad [64]byte
 
-// buildSnapshot derives what picks need from membership and health.
-func buildSnapshot(cfg *Config, members []*Member, healthy map[string]bool, tier Tier) *snapshot {
-	s := &snapshot{strategy: cfg.Strategy, all: members, activeTier: tier}
+// buildSnapshot derives what picks need from membership and health. It
+// also returns the members whose active connections must be kept ordered
+// (see picker.build).
+func buildSnapshot(strategy proxyconfig.Strategy, p picker, members []*Member, healthy map[string]bool, tier rank) (*snapshot, []*Member) {
+	s := &snapshot{strategy: strategy, picker: p, all: members, activeTier: tier}
 	for _, m := range members {
 		if healthy[m.name] {
 			s.healthy = append(s.healthy, m)
 		}
 	}
 	s.candidates = s.healthy
-	if cfg.Strategy == Failover {
+	if p.tiered() {
 		s.candidates = membersOfTier(s.healthy, tier)
 	}
 	if len(s.candidates) == 0 {
 		s.panic, s.candidates = true, s.all
+		return s, nil
 	}
-	if cfg.Strategy == Weighted && !s.panic {
-		s.groups, s.schedule = weightedGroups(s.healthy)
-	}
-	return s
+	return s, p.build(s)
 }
 
-func membersOfTier(members []*Member, tier Tier) []*Member {
+func membersOfTier(members []*Member, tier rank) []*Member {
 	var out []*Member
 	for _, m := range members {
-		if m.Backend().Tier == tier {
+		if rankOf(m.Backend().Tier) == tier {
 			out = append(out, m)
 		}
 	}
 	return out
-}
-
-// weightedGroups groups healthy members in order of first appearance. Groups
-// without a healthy member are absent, so their share goes to the others.
-func weightedGroups(healthy []*Member) ([]group, []int32) {
-	index := map[string]int{}
-	var groups []group
-	for _, m := range healthy {
-		b := m.Backend()
-		i, ok := index[b.group()]
-		if !ok {
-			i = len(groups)
-			index[b.group()] = i
-			groups = append(groups, group{name: b.group(), weight: b.Weight})
-		}
-		groups[i].healthy = append(groups[i].healthy, m)
-	}
-	weights := make([]int, len(groups))
-	for i := range groups {
-		weights[i] = groups[i].weight
-	}
-	return groups, smoothSequence(weights)
-}
-
-// pickCandidate applies every strategy but least-connections (see
-// leastConn). It returns nil only when the snapshot
-// has no members at all.
-func (s *snapshot) pickCandidate() *Member {
-	switch {
-	case len(s.candidates) == 0:
-		return nil
-	case s.panic:
-		return roundRobin(s.candidates, &s.next)
-	case s.strategy == Weighted && len(s.schedule) > 0:
-		g := &s.groups[s.schedule[(s.slot.Add(1)-1)%uint64(len(s.schedule))]]
-		return roundRobin(g.healthy, &g.next)
-	default:
-		return roundRobin(s.candidates, &s.next)
-	}
 }
 
 // pickUntried finds a backend this attempt has not tried: the strategy's
@@ -111,8 +72,4 @@ func (s *snapshot) pickUntried(a *Attempt) *Member {
 		}
 	}
 	return nil
-}
-
-func roundRobin(members []*Member, next *atomic.Uint64) *Member {
-	return members[(next.Add(1)-1)%uint64(len(members))]
 }

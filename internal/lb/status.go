@@ -1,11 +1,13 @@
 package lb
 
+import "github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+
 // MemberStatus describes one backend for status reporting.
 type MemberStatus struct {
 	Name    string
 	Address string
 	Group   string
-	Tier    Tier
+	Tier    proxyconfig.Tier
 	Weight  int
 	Healthy bool
 	Active  int64
@@ -13,9 +15,9 @@ type MemberStatus struct {
 
 // Status is a point-in-time view of a Balancer.
 type Status struct {
-	Strategy   Strategy
+	Strategy   proxyconfig.Strategy
 	Panic      bool
-	ActiveTier Tier
+	ActiveTier proxyconfig.Tier
 	Members    []MemberStatus
 }
 
@@ -24,11 +26,11 @@ func (b *Balancer) Status() Status {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.snap.Load()
-	st := Status{Strategy: s.strategy, Panic: s.panic, ActiveTier: s.activeTier}
+	st := Status{Strategy: s.strategy, Panic: s.panic, ActiveTier: s.activeTier.tier()}
 	for _, m := range s.all {
 		be := m.Backend()
 		st.Members = append(st.Members, MemberStatus{
-			Name: m.name, Address: be.Address, Group: be.group(), Tier: be.Tier, Weight: be.Weight,
+			Name: m.name, Address: be.Address, Group: be.group(), Tier: rankOf(be.Tier).tier(), Weight: be.Weight,
 			Healthy: b.healthy[m.name], Active: m.active.Load(),
 		})
 	}

@@ -22,7 +22,7 @@ func AutoPoolName(ts *gatewayv1alpha1.TailscaleServices) string { return ts.Name
 func AutoPool(ts *gatewayv1alpha1.TailscaleServices) (*gatewayv1alpha1.TailscaleEndpoints, *Problem) {
 	tpl := ts.Spec.EndpointTemplate
 	if !selection.Matches(&ts.Spec.Selector, tpl.Labels) {
-		return nil, &Problem{Reason: "TemplateLabelsMismatch", Message: fmt.Sprintf(
+		return nil, &Problem{Reason: gatewayv1alpha1.ReasonTemplateLabelsMismatch, Message: fmt.Sprintf(
 			"spec.endpointTemplate.labels %v do not satisfy spec.selector, so the pool would not be selected; make the template's labels match the selector", tpl.Labels)}
 	}
 	backend := tpl.Backend

@@ -78,7 +78,10 @@ func plan(t *testing.T, file string) []byte {
 		Status:       planner.Status(o),
 	}
 	for _, p := range o.Service.Pools {
-		cfg, ports := planner.PoolConfig(p, in.ControlURL, []planner.Service{o.Service})
+		cfg, ports, err := planner.PoolConfig(p, in.ControlURL, []planner.Service{o.Service})
+		if err != nil {
+			t.Fatal(err)
+		}
 		// Every rendered configuration must be one the proxies accept.
 		rendered, err := yaml.Marshal(cfg)
 		if err != nil {

@@ -84,13 +84,13 @@ func ClusterServicePorts(s Service) []int32 { return vipTCPPorts(s) }
 func ClusterServiceCheck(s Service) *Problem {
 	name := InClusterServiceName(s.Object.Name)
 	if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
-		return &Problem{Reason: "InvalidName", Message: fmt.Sprintf(
+		return &Problem{Reason: gatewayv1alpha1.ReasonInvalidName, Message: fmt.Sprintf(
 			"the in-cluster Service would be named %q, which is not a valid Service name (%s); "+
 				"use a TailscaleServices name of at most 59 lower-case letters, digits and dashes, starting with a letter",
 			name, strings.Join(errs, "; "))}
 	}
 	if len(ClusterServicePorts(s)) == 0 {
-		return &Problem{Reason: "NoPorts", Message: "the VIP service has no TCP port yet, so the in-cluster Service " + name +
+		return &Problem{Reason: gatewayv1alpha1.ReasonNoPorts, Message: "the VIP service has no TCP port yet, so the in-cluster Service " + name +
 			" is not created; set spec.vipService.ports or select a pool with TCP ports"}
 	}
 	return nil
@@ -105,7 +105,7 @@ func clusterServiceCondition(o Observed, cond func(string, bool, string, string)
 		return cond(gatewayv1alpha1.ConditionClusterServiceReady, false, p.Reason, p.Message)
 	}
 	ports := ClusterServicePorts(o.Service)
-	return cond(gatewayv1alpha1.ConditionClusterServiceReady, true, "Created", fmt.Sprintf(
+	return cond(gatewayv1alpha1.ConditionClusterServiceReady, true, gatewayv1alpha1.ReasonCreated, fmt.Sprintf(
 		"Service %s serves ports %v in the cluster, balanced like the VIP service",
 		InClusterServiceName(o.Service.Object.Name), ports))
 }

@@ -39,8 +39,10 @@ func VIPServiceKey(serviceName string, port int32) string {
 // the tailnet, forwarding to the pool's backend, and each port of every VIP
 // service that selects the pool, balanced over all its backends, on the
 // tailnet and on a pod port. ports are those pod ports, by TailscaleServices
-// name, as the pool's EndpointSlices must list them.
-func PoolConfig(p Pool, controlURL string, services []Service) (cfg proxyconfig.Config, ports map[string][]ClusterPort) {
+// name, as the pool's EndpointSlices must list them. The error is a
+// TailscaleServices whose strategy the proxies do not know, which the
+// CRD's enum should have refused.
+func PoolConfig(p Pool, controlURL string, services []Service) (cfg proxyconfig.Config, ports map[string][]ClusterPort, err error) {
 	cfg = proxyconfig.Config{
 		Admin:   &proxyconfig.Admin{Address: AdminAddress},
 		Tailnet: &proxyconfig.Tailnet{ControlURL: controlURL, Tags: p.Tags},
@@ -59,7 +61,10 @@ func PoolConfig(p Pool, controlURL string, services []Service) (cfg proxyconfig.
 			Address: listenAddr(port), Network: proxyconfig.NetworkTailnet, Service: svc.Name,
 		})
 	}
-	hosted := hostedPorts(p, services)
+	hosted, err := hostedPorts(p, services)
+	if err != nil {
+		return proxyconfig.Config{}, nil, err
+	}
 	podPorts := allocatePodPorts(hosted)
 	ports = map[string][]ClusterPort{}
 	for _, h := range hosted {
@@ -73,7 +78,7 @@ func PoolConfig(p Pool, controlURL string, services []Service) (cfg proxyconfig.
 			Address: listenAddr(podPorts[h.config.Name]), Network: proxyconfig.NetworkPod, Service: h.config.Name,
 		})
 	}
-	return cfg, ports
+	return cfg, ports, nil
 }
 
 // hostedPort is one port of a VIP service a pool hosts.
@@ -86,31 +91,38 @@ type hostedPort struct {
 // hostedPorts are the VIP service ports the pool's machines serve: every
 // TCP port of every service selecting it, if the pool accepts tailnet
 // clients and the port has something to balance over.
-func hostedPorts(p Pool, services []Service) []hostedPort {
+func hostedPorts(p Pool, services []Service) ([]hostedPort, error) {
 	if !p.hostsVIPService() {
-		return nil
+		return nil, nil
 	}
 	var out []hostedPort
 	for _, s := range services {
 		for _, port := range vipTCPPorts(s) {
-			svc := vipService(s, p.Name, port)
+			svc, err := vipService(s, p.Name, port)
+			if err != nil {
+				return nil, err
+			}
 			if len(svc.Backends) == 0 {
 				continue // nothing to balance over: do not advertise
 			}
 			out = append(out, hostedPort{service: s, port: port, config: svc})
 		}
 	}
-	return out
+	return out, nil
 }
 
 // vipService is one port of a VIP service as the host pool balances it:
 // its own pool's backend directly (skipping a hop), every other selected
 // pool's machines through the tailnet, and the external services.
-func vipService(s Service, host string, port int32) proxyconfig.Service {
+func vipService(s Service, host string, port int32) (proxyconfig.Service, error) {
+	strategy, err := dataPlaneStrategy(specStrategy(s.Object))
+	if err != nil {
+		return proxyconfig.Service{}, fmt.Errorf("%s/%s: %w", s.Object.Namespace, s.Object.Name, err)
+	}
 	lbSpec := s.Object.Spec.LoadBalancing
 	svc := proxyconfig.Service{
 		Name:        VIPServiceKey(s.VIPName(), port),
-		Strategy:    string(strategyOf(s.Object)),
+		Strategy:    strategy,
 		HealthCheck: healthCheckOf(lbSpec),
 	}
 	if lbSpec != nil && lbSpec.FailoverConfig != nil {
@@ -128,14 +140,14 @@ func vipService(s Service, host string, port int32) proxyconfig.Service {
 		for _, m := range p.Machines {
 			if ip := tailnetIPv4(m); ip != "" {
 				svc.Backends = append(svc.Backends, proxyconfig.Backend{
-					Name: p.Name + "/" + m.Name, Address: net.JoinHostPort(ip, strconv.Itoa(int(port))),
+					Name: PoolBackendName(p.Name, m.Name), Address: net.JoinHostPort(ip, strconv.Itoa(int(port))),
 					Group: p.Name, Weight: weight, Tier: tier, Network: proxyconfig.NetworkTailnet,
 				})
 			}
 		}
 	}
 	svc.Backends = append(svc.Backends, externalBackends(s, port)...)
-	return svc
+	return svc, nil
 }
 
 // ownBackends are the host pool's own backends, dialed directly (skipping
@@ -145,7 +157,7 @@ func vipService(s Service, host string, port int32) proxyconfig.Service {
 // machines the same share whichever pool hosts the VIP service. With more
 // addresses than machines (or machines not known yet), one entry per
 // address, so that every address gets traffic.
-func ownBackends(p Pool, port int32, weight *int, tier string) []proxyconfig.Backend {
+func ownBackends(p Pool, port int32, weight *int, tier proxyconfig.Tier) []proxyconfig.Backend {
 	addrs := p.Backend.Addresses(port, gatewayv1alpha1.ProtocolTCP)
 	if len(addrs) == 0 {
 		return nil
@@ -153,13 +165,13 @@ func ownBackends(p Pool, port int32, weight *int, tier string) []proxyconfig.Bac
 	var out []proxyconfig.Backend
 	if len(addrs) > len(p.Machines) {
 		for _, a := range addrs {
-			out = append(out, proxyconfig.Backend{Name: p.Name + "/" + a, Address: a, Group: p.Name, Weight: weight, Tier: tier})
+			out = append(out, proxyconfig.Backend{Name: PoolBackendName(p.Name, a), Address: a, Group: p.Name, Weight: weight, Tier: tier})
 		}
 		return out
 	}
 	for i, m := range p.Machines {
 		out = append(out, proxyconfig.Backend{
-			Name: p.Name + "/" + m.Name, Address: addrs[i%len(addrs)], Group: p.Name, Weight: weight, Tier: tier,
+			Name: PoolBackendName(p.Name, m.Name), Address: addrs[i%len(addrs)], Group: p.Name, Weight: weight, Tier: tier,
 		})
 	}
 	return out
@@ -184,7 +196,7 @@ func externalBackends(s Service, port int32) []proxyconfig.Backend {
 			w = int(*e.Weight)
 		}
 		b := proxyconfig.Backend{
-			Name: "external/" + e.Name, Address: net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port))),
+			Name: ExternalBackendName(e.Name), Address: net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port))),
 			Group: e.Name, Weight: &w, Tier: tierOf(s.Object, e.Name), Protocol: string(e.Protocol),
 		}
 		if ca := s.CABundles[e.Name]; ca != "" {
@@ -217,13 +229,6 @@ func vipTCPPorts(s Service) []int32 {
 	return out
 }
 
-func strategyOf(ts *gatewayv1alpha1.TailscaleServices) gatewayv1alpha1.Strategy {
-	if lb := ts.Spec.LoadBalancing; lb != nil && lb.Strategy != "" {
-		return lb.Strategy
-	}
-	return gatewayv1alpha1.StrategyRoundRobin
-}
-
 // weightOf is the weight of a group: spec.loadBalancing.weights, else 1.
 func weightOf(ts *gatewayv1alpha1.TailscaleServices, group string) *int {
 	w := 1
@@ -233,25 +238,6 @@ func weightOf(ts *gatewayv1alpha1.TailscaleServices, group string) *int {
 		}
 	}
 	return &w
-}
-
-// tierOf places a group in the failover tiers.
-func tierOf(ts *gatewayv1alpha1.TailscaleServices, group string) string {
-	lb := ts.Spec.LoadBalancing
-	if lb == nil || lb.FailoverConfig == nil {
-		return proxyconfig.TierOther
-	}
-	for _, n := range lb.FailoverConfig.PrimaryEndpoints {
-		if n == group {
-			return proxyconfig.TierPrimary
-		}
-	}
-	for _, n := range lb.FailoverConfig.SecondaryEndpoints {
-		if n == group {
-			return proxyconfig.TierSecondary
-		}
-	}
-	return proxyconfig.TierOther
 }
 
 // healthCheckOf maps the service-level health check; protocol and unset

@@ -107,7 +107,7 @@ func (v backendView) machineHealthy(o Observed, p Pool, m gatewayv1alpha1.Machin
 	if !m.Ready {
 		return false
 	}
-	if v.healthy[p.Name+"/"+m.Name] {
+	if v.healthy[PoolBackendName(p.Name, m.Name)] {
 		return true
 	}
 	for _, key := range v.keys {
@@ -157,11 +157,11 @@ func selectedEndpoints(o Observed, v backendView) []gatewayv1alpha1.SelectedEndp
 func poolState(p Pool, h *gatewayv1alpha1.EndpointHealthStatus) string {
 	switch {
 	case h.HealthyMachines > 0:
-		return "Ready"
+		return gatewayv1alpha1.SelectedEndpointReady
 	case slices.ContainsFunc(p.Machines, func(m gatewayv1alpha1.Machine) bool { return m.Ready }):
-		return "Unavailable"
+		return gatewayv1alpha1.SelectedEndpointUnavailable
 	default:
-		return "Pending"
+		return gatewayv1alpha1.SelectedEndpointPending
 	}
 }
 
@@ -195,7 +195,7 @@ func (v backendView) counts(o Observed) (total, healthy int32) {
 	if sd := o.Service.Object.Spec.ServiceDiscovery; sd != nil {
 		for _, e := range sd.ExternalServices {
 			total++
-			if v.healthy["external/"+e.Name] {
+			if v.healthy[ExternalBackendName(e.Name)] {
 				healthy++
 			}
 		}
@@ -205,7 +205,7 @@ func (v backendView) counts(o Observed) (total, healthy int32) {
 
 func loadBalancingStatus(o Observed, v backendView) *gatewayv1alpha1.LoadBalancingStatus {
 	ts := o.Service.Object
-	st := &gatewayv1alpha1.LoadBalancingStatus{Strategy: strategyOf(ts)}
+	st := &gatewayv1alpha1.LoadBalancingStatus{Strategy: specStrategy(ts)}
 	if len(v.requests) > 0 {
 		st.RequestCounts = v.requests
 	}
@@ -295,17 +295,17 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	}
 	var out []metav1.Condition
 	if n := len(o.Service.Pools); n > 0 {
-		out = append(out, cond(gatewayv1alpha1.ConditionSelected, true, "PoolsSelected", fmt.Sprintf("the selector matches %d TailscaleEndpoints", n)))
+		out = append(out, cond(gatewayv1alpha1.ConditionSelected, true, gatewayv1alpha1.ReasonPoolsSelected, fmt.Sprintf("the selector matches %d TailscaleEndpoints", n)))
 	} else {
-		out = append(out, cond(gatewayv1alpha1.ConditionSelected, false, "NoPoolsSelected", "the selector matches no TailscaleEndpoints in this namespace; label a pool to match spec.selector"))
+		out = append(out, cond(gatewayv1alpha1.ConditionSelected, false, gatewayv1alpha1.ReasonNoPoolsSelected, "the selector matches no TailscaleEndpoints in this namespace; label a pool to match spec.selector"))
 	}
 	switch {
 	case o.VIPProblem != nil:
 		out = append(out, cond(gatewayv1alpha1.ConditionVIPServiceReady, false, o.VIPProblem.Reason, o.VIPProblem.Message))
 	case o.VIP == nil:
-		out = append(out, cond(gatewayv1alpha1.ConditionVIPServiceReady, false, "Pending", "the VIP service is not created yet"))
+		out = append(out, cond(gatewayv1alpha1.ConditionVIPServiceReady, false, gatewayv1alpha1.ReasonPending, "the VIP service is not created yet"))
 	default:
-		out = append(out, cond(gatewayv1alpha1.ConditionVIPServiceReady, true, "Registered", fmt.Sprintf("%s exists in the tailnet with addresses %v", o.VIP.Name, o.VIP.Addrs)))
+		out = append(out, cond(gatewayv1alpha1.ConditionVIPServiceReady, true, gatewayv1alpha1.ReasonRegistered, fmt.Sprintf("%s exists in the tailnet with addresses %v", o.VIP.Name, o.VIP.Addrs)))
 	}
 	if sd := o.Service.Object.Spec.ServiceDiscovery; sd != nil && sd.DiscoverVIPServices {
 		out = append(out, discoveredCondition(o, cond))
@@ -316,9 +316,9 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	out = append(out, clusterServiceCondition(o, cond))
 	total, healthy := v.counts(o)
 	if healthy > 0 {
-		out = append(out, cond(gatewayv1alpha1.ConditionHealthy, true, "BackendsHealthy", fmt.Sprintf("%d of %d backends are healthy", healthy, total)))
+		out = append(out, cond(gatewayv1alpha1.ConditionHealthy, true, gatewayv1alpha1.ReasonBackendsHealthy, fmt.Sprintf("%d of %d backends are healthy", healthy, total)))
 	} else {
-		out = append(out, cond(gatewayv1alpha1.ConditionHealthy, false, "NoHealthyBackends", fmt.Sprintf("none of %d backends is healthy; the proxies try all of them (panic mode)", total)))
+		out = append(out, cond(gatewayv1alpha1.ConditionHealthy, false, gatewayv1alpha1.ReasonNoHealthyBackends, fmt.Sprintf("none of %d backends is healthy; the proxies try all of them (panic mode)", total)))
 	}
 	ready := true
 	for _, c := range out {
@@ -327,9 +327,9 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 		ready = ready && (c.Status == metav1.ConditionTrue || informational)
 	}
 	msg := "the VIP service is registered and served by healthy backends"
-	reason := "Serving"
+	reason := gatewayv1alpha1.ReasonServing
 	if !ready {
-		reason, msg = "NotServing", "see the Selected, VIPServiceReady and Healthy conditions"
+		reason, msg = gatewayv1alpha1.ReasonNotServing, "see the Selected, VIPServiceReady and Healthy conditions"
 	}
 	return append(out, cond(gatewayv1alpha1.ConditionReady, ready, reason, msg))
 }
@@ -339,14 +339,14 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 func discoveredCondition(o Observed, cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
 	name := o.Service.VIPName()
 	if len(o.Discovered) == 0 {
-		return cond(gatewayv1alpha1.ConditionDiscovered, false, "NoneMatched",
+		return cond(gatewayv1alpha1.ConditionDiscovered, false, gatewayv1alpha1.ReasonNoneMatched,
 			fmt.Sprintf("no VIP service in the tailnet matches serviceDiscovery.vipServiceSelector; using %s", name))
 	}
 	msg := fmt.Sprintf("matched %s", strings.Join(o.Discovered, ", "))
 	if slices.Contains(o.Discovered, name) {
 		msg += "; attached to " + name
 	}
-	return cond(gatewayv1alpha1.ConditionDiscovered, true, "Matched", msg)
+	return cond(gatewayv1alpha1.ConditionDiscovered, true, gatewayv1alpha1.ReasonMatched, msg)
 }
 
 // provisionedCondition says whether the template's pool serves the service.
@@ -357,8 +357,8 @@ func provisionedCondition(o Observed, cond func(string, bool, string, string) me
 	auto := AutoPoolName(o.Service.Object)
 	for _, p := range o.Service.Pools {
 		if p.Name == auto {
-			return cond(gatewayv1alpha1.ConditionAutoProvisioned, true, "Provisioned", "no pool matched the selector, so "+auto+" was created from spec.endpointTemplate")
+			return cond(gatewayv1alpha1.ConditionAutoProvisioned, true, gatewayv1alpha1.ReasonProvisioned, "no pool matched the selector, so "+auto+" was created from spec.endpointTemplate")
 		}
 	}
-	return cond(gatewayv1alpha1.ConditionAutoProvisioned, false, "NotNeeded", "other pools match the selector; nothing is auto-provisioned")
+	return cond(gatewayv1alpha1.ConditionAutoProvisioned, false, gatewayv1alpha1.ReasonNotNeeded, "other pools match the selector; nothing is auto-provisioned")
 }

@@ -78,7 +78,7 @@ func benchEngineNetwork(b *testing.B, network string, backends ...string) string
 	b.Helper()
 	cfg := &proxyconfig.Config{
 		Listeners: []proxyconfig.Listener{{Address: "127.0.0.1:0", Service: "bench"}},
-		Services:  []proxyconfig.Service{{Name: "bench", Strategy: "round-robin"}},
+		Services:  []proxyconfig.Service{{Name: "bench", Strategy: proxyconfig.StrategyRoundRobin}},
 	}
 	for i, a := range backends {
 		cfg.Services[0].Backends = append(cfg.Services[0].Backends, proxyconfig.Backend{Name: fmt.Sprint("b", i), Address: a, Network: network})

@@ -54,7 +54,7 @@ func (b *backend) addr() string { return b.ln.Addr().String() }
 // connections whose request it had not read yet.)
 func (b *backend) kill() { b.ln.Kill() }
 
-func serviceConfig(strategy string, backends ...*backend) *proxyconfig.Config {
+func serviceConfig(strategy proxyconfig.Strategy, backends ...*backend) *proxyconfig.Config {
 	svc := proxyconfig.Service{Name: "web", Strategy: strategy}
 	for _, b := range backends {
 		svc.Backends = append(svc.Backends, proxyconfig.Backend{Name: b.name, Address: b.addr()})
@@ -153,7 +153,7 @@ func backendStats(e *Engine, name string) BackendStats {
 func TestWeightedSplitEndToEnd(t *testing.T) {
 	inEachMode(t, func(t *testing.T) {
 		a, b, c := startBackend(t, "a"), startBackend(t, "b"), startBackend(t, "c")
-		cfg := serviceConfig("weighted", a, b, c)
+		cfg := serviceConfig(proxyconfig.StrategyWeighted, a, b, c)
 		three, one := 3, 1
 		bs := cfg.Services[0].Backends
 		bs[0].Weight, bs[0].Group = &three, "pool"
@@ -215,7 +215,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, metric, backendName str
 func TestBackendKilledUnderLoad(t *testing.T) {
 	inEachMode(t, func(t *testing.T) {
 		a, b, c := startBackend(t, "a"), startBackend(t, "b"), startBackend(t, "c")
-		cfg := serviceConfig("round-robin", a, b, c)
+		cfg := serviceConfig(proxyconfig.StrategyRoundRobin, a, b, c)
 		e, addr := startEngine(t, cfg, nil)
 		loadWithKill(t, addr, 50, 20, b.kill, "a", "b", "c")
 		st := backendStats(e, "b")
@@ -229,7 +229,7 @@ func TestBackendKilledUnderLoad(t *testing.T) {
 func TestNoBackendReachable(t *testing.T) {
 	inEachMode(t, func(t *testing.T) {
 		a := startBackend(t, "a")
-		cfg := serviceConfig("round-robin", a)
+		cfg := serviceConfig(proxyconfig.StrategyRoundRobin, a)
 		e, addr := startEngine(t, cfg, nil)
 		a.kill()
 		if _, err := get(addr); err == nil {
@@ -241,7 +241,7 @@ func TestNoBackendReachable(t *testing.T) {
 
 func TestActiveHealthChecksSteerTraffic(t *testing.T) {
 	ok, sick := startBackend(t, "ok"), startBackend(t, "sick")
-	cfg := serviceConfig("round-robin", ok, sick)
+	cfg := serviceConfig(proxyconfig.StrategyRoundRobin, ok, sick)
 	cfg.Services[0].HealthCheck = proxyconfig.HealthCheck{Enabled: true, Path: "/health",
 		Interval: proxyconfig.Duration{Duration: time.Hour}, Timeout: proxyconfig.Duration{Duration: 5 * time.Second}}
 	e, addr := startEngine(t, cfg, nil)

@@ -66,7 +66,7 @@ type target struct {
 }
 
 func hopConfig(targets ...target) *proxyconfig.Config {
-	svc := proxyconfig.Service{Name: "web", Strategy: "round-robin"}
+	svc := proxyconfig.Service{Name: "web", Strategy: proxyconfig.StrategyRoundRobin}
 	for _, b := range targets {
 		pb := proxyconfig.Backend{Name: b.name, Address: b.addr}
 		if b.hop {
@@ -247,7 +247,7 @@ func TestHopLargeUpload(t *testing.T) {
 // succeeded) learns plainly that the connection was refused.
 func TestUnservedConnectionIsReset(t *testing.T) {
 	dead := startBackend(t, "dead")
-	_, addr := startEngine(t, serviceConfig("round-robin", dead), nil)
+	_, addr := startEngine(t, serviceConfig(proxyconfig.StrategyRoundRobin, dead), nil)
 	dead.kill()
 	// The reset may overtake the end of the client's connect(2).
 	c, err := net.Dial("tcp", addr)
@@ -290,8 +290,8 @@ func TestHopHardStopWhileBuffering(t *testing.T) {
 // machine.
 func TestRemoteProxyBackendKilledUnderLoad(t *testing.T) {
 	a, b := startBackend(t, "a"), startBackend(t, "b")
-	_, remoteA := startEngine(t, serviceConfig("round-robin", a), nil)
-	remoteBEngine, remoteB := startEngine(t, serviceConfig("round-robin", b), nil)
+	_, remoteA := startEngine(t, serviceConfig(proxyconfig.StrategyRoundRobin, a), nil)
+	remoteBEngine, remoteB := startEngine(t, serviceConfig(proxyconfig.StrategyRoundRobin, b), nil)
 	host, addr := startEngine(t, hopConfig(target{"pool-a", remoteA, true}, target{"pool-b", remoteB, true}), nil)
 
 	answers := loadWithKill(t, addr, 20, 50, b.kill, "a", "b")

@@ -1,6 +1,10 @@
 package proxy
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+)
 
 // collector publishes Engine.Stats at scrape time, so the data path pays
 // nothing for metrics beyond its own atomic counters.
@@ -41,8 +45,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.e.Stats() {
 		ch <- prometheus.MustNewConstMetric(descPanic, prometheus.GaugeValue, boolValue(s.Panic), s.Name)
 		ch <- prometheus.MustNewConstMetric(descUnserved, prometheus.CounterValue, float64(s.Unserved), s.Name)
-		if s.Strategy == "failover" {
-			ch <- prometheus.MustNewConstMetric(descTier, prometheus.GaugeValue, 1, s.Name, s.ActiveTier)
+		if s.Strategy == proxyconfig.StrategyFailover {
+			ch <- prometheus.MustNewConstMetric(descTier, prometheus.GaugeValue, 1, s.Name, string(s.ActiveTier))
 		}
 		for _, b := range s.Backends {
 			l := []string{s.Name, b.Name, b.Group}

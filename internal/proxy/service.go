@@ -69,8 +69,7 @@ type plan struct {
 }
 
 func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
-	strategy, err := lb.ParseStrategy(c.Strategy)
-	if err != nil {
+	if err := c.Strategy.Check(); err != nil {
 		return nil, err
 	}
 	tlsConfig, err := probeTLS(c.HealthCheck.TLS)
@@ -83,7 +82,7 @@ func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
 		od = &proxyconfig.OutlierDetection{}
 	}
 	p := &plan{
-		lb: lb.Config{Strategy: strategy, FailbackDelay: c.FailbackDelay.Duration},
+		lb: lb.Config{Strategy: c.Strategy, FailbackDelay: c.FailbackDelay.Duration},
 		health: health.Config{
 			Enabled: hc.Enabled, Interval: hc.Interval.Duration, Timeout: hc.Timeout.Duration,
 			Thresholds: health.Thresholds{Healthy: hc.HealthyThreshold, Unhealthy: hc.UnhealthyThreshold},
@@ -99,8 +98,8 @@ func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
 		if !isHostIPAddress(b) {
 			p.settings.ipBackends = false
 		}
-		tier, err := lb.ParseTier(b.Tier)
-		if err != nil {
+		tier := b.TierOrDefault()
+		if err := tier.Check(); err != nil {
 			return nil, err
 		}
 		p.lb.Backends = append(p.lb.Backends, lb.Backend{
@@ -195,12 +194,12 @@ func (s *service) stats() ServiceStats {
 	for _, h := range s.mon.Status() {
 		health[h.Name] = h
 	}
-	out := ServiceStats{Name: s.name, Strategy: string(st.Strategy), Panic: st.Panic,
-		ActiveTier: st.ActiveTier.String(), Unserved: s.unserved.Load()}
+	out := ServiceStats{Name: s.name, Strategy: st.Strategy, Panic: st.Panic,
+		ActiveTier: st.ActiveTier, Unserved: s.unserved.Load()}
 	cs := *s.counters.Load()
 	for _, m := range st.Members {
 		h := health[m.Name]
-		b := BackendStats{Name: m.Name, Group: m.Group, Tier: m.Tier.String(), Address: m.Address, Weight: m.Weight,
+		b := BackendStats{Name: m.Name, Group: m.Group, Tier: m.Tier, Address: m.Address, Weight: m.Weight,
 			Healthy: m.Healthy, HealthState: h.State.String(), Ejected: h.Ejected, LastError: h.LastError, LastCheck: h.LastCheck}
 		if c := cs[m.Name]; c != nil {
 			b.Active, b.Total, b.Failed = c.active.Load(), c.total.Load(), c.failed.Load()

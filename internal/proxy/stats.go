@@ -3,6 +3,8 @@ package proxy
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 // counters are one backend's connection counts. They survive config swaps
@@ -21,11 +23,11 @@ type counters struct {
 
 // BackendStats is a snapshot of one backend, for status and metrics.
 type BackendStats struct {
-	Name    string `json:"name"`
-	Group   string `json:"group"`
-	Tier    string `json:"tier"`
-	Address string `json:"address"`
-	Weight  int    `json:"weight"`
+	Name    string           `json:"name"`
+	Group   string           `json:"group"`
+	Tier    proxyconfig.Tier `json:"tier"`
+	Address string           `json:"address"`
+	Weight  int              `json:"weight"`
 	// Healthy is the effective health the balancer uses.
 	Healthy bool `json:"healthy"`
 	// HealthState is the active-check state: unknown, healthy, unhealthy.
@@ -44,12 +46,13 @@ type BackendStats struct {
 
 // ServiceStats is a snapshot of one service.
 type ServiceStats struct {
-	Name     string `json:"name"`
-	Strategy string `json:"strategy"`
+	Name     string               `json:"name"`
+	Strategy proxyconfig.Strategy `json:"strategy"`
 	// Panic is true when no backend is healthy and all are being tried.
 	Panic bool `json:"panic"`
-	// ActiveTier is the failover tier taking traffic ("none" otherwise).
-	ActiveTier string `json:"activeTier"`
+	// ActiveTier is the failover tier taking traffic (proxyconfig.TierNone
+	// otherwise).
+	ActiveTier proxyconfig.Tier `json:"activeTier"`
 	// Unserved counts client connections closed because no backend could be
 	// dialed.
 	Unserved int64          `json:"unserved"`

@@ -62,9 +62,7 @@ func (s *Service) defaults() {
 		if b.Group == "" {
 			b.Group = b.Name
 		}
-		if b.Tier == "" {
-			b.Tier = TierOther
-		}
+		b.Tier = b.TierOrDefault()
 	}
 }
 
@@ -86,4 +84,12 @@ func (s *Service) ProbeProtocol(b *Backend) string {
 		return b.Protocol
 	}
 	return s.HealthCheck.Protocol
+}
+
+// TierOrDefault is the backend's tier: its own, else TierOther.
+func (b *Backend) TierOrDefault() Tier {
+	if b.Tier == "" {
+		return TierOther
+	}
+	return b.Tier
 }

@@ -61,20 +61,12 @@ type Listener struct {
 	VIPService string `json:"vipService,omitempty"`
 }
 
-// Strategy values.
-const (
-	StrategyRoundRobin       = "round-robin"
-	StrategyLeastConnections = "least-connections"
-	StrategyWeighted         = "weighted"
-	StrategyFailover         = "failover"
-)
-
 // Service is one load-balanced service.
 type Service struct {
 	// Name is unique within the file.
 	Name string `json:"name"`
 	// Strategy is round-robin (default), least-connections, weighted or failover.
-	Strategy string `json:"strategy,omitempty"`
+	Strategy Strategy `json:"strategy,omitempty"`
 	// FailbackDelay (failover only) is how long a higher tier must stay healthy
 	// without a break before traffic returns to it. Default 0: at once.
 	FailbackDelay Duration `json:"failbackDelay,omitempty"`
@@ -145,13 +137,6 @@ type OutlierDetection struct {
 	MaxEjectionTime Duration `json:"maxEjectionTime,omitempty"`
 }
 
-// Tier values.
-const (
-	TierPrimary   = "primary"
-	TierSecondary = "secondary"
-	TierOther     = "other"
-)
-
 // Backend is one destination.
 type Backend struct {
 	// Name is unique within the service; health and counters follow it.
@@ -166,7 +151,7 @@ type Backend struct {
 	// the group no traffic.
 	Weight *int `json:"weight,omitempty"`
 	// Tier is primary, secondary or other (default) for failover.
-	Tier string `json:"tier,omitempty"`
+	Tier Tier `json:"tier,omitempty"`
 	// Protocol overrides the health-check protocol for this backend.
 	Protocol string `json:"protocol,omitempty"`
 	// Network is tcp (default) or tailnet: dialed through the tailnet,

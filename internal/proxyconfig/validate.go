@@ -65,10 +65,8 @@ func (v *validator) service(path string, s *Service) {
 	if s.Name == "" {
 		v.add(path+".name", "required")
 	}
-	switch s.Strategy {
-	case StrategyRoundRobin, StrategyLeastConnections, StrategyWeighted, StrategyFailover:
-	default:
-		v.add(path+".strategy", "must be one of round-robin, least-connections, weighted, failover (got %q)", s.Strategy)
+	if !s.Strategy.Known() {
+		v.add(path+".strategy", "must be one of %s (got %q)", joined(Strategies[:], ", "), s.Strategy)
 	}
 	v.nonNegative(path+".failbackDelay", s.FailbackDelay.Duration)
 	v.positive(path+".connectTimeout", s.ConnectTimeout.Duration)
@@ -106,10 +104,8 @@ func (v *validator) service(path string, s *Service) {
 				groupWeight[b.Group] = *b.Weight
 			}
 		}
-		switch b.Tier {
-		case TierPrimary, TierSecondary, TierOther:
-		default:
-			v.add(bp+".tier", "must be one of primary, secondary, other (got %q)", b.Tier)
+		if _, ok := b.Tier.Rank(); !ok {
+			v.add(bp+".tier", "must be one of %s (got %q)", joined(Tiers[:], ", "), b.Tier)
 		}
 		if b.Protocol != "" {
 			v.protocol(bp+".protocol", b.Protocol)

@@ -25,9 +25,9 @@ const (
 
 // Why a tailnet cannot be used. Each is also a Ready condition reason.
 var (
-	ErrTailnetNotFound = errors.New("TailnetNotFound")
-	ErrSecretMissing   = errors.New("SecretMissing")
-	ErrKeyMissing      = errors.New("SecretKeyMissing")
+	ErrTailnetNotFound = errors.New(gatewayv1alpha1.ReasonTailnetNotFound)
+	ErrSecretMissing   = errors.New(gatewayv1alpha1.ReasonSecretMissing)
+	ErrKeyMissing      = errors.New(gatewayv1alpha1.ReasonSecretKeyMissing)
 )
 
 // Info is what the operator knows of a tailnet besides its API.

@@ -233,7 +233,7 @@ func (s *scenario) checkExternalUnhealthy(ctx context.Context, name string, host
 		}
 		n++
 		for _, b := range svc.Backends {
-			if want := b.Name != "external/"+name; b.Healthy != want {
+			if want := b.Name != planner.ExternalBackendName(name); b.Healthy != want {
 				s.t.Errorf("%s sees %s healthy=%t, want %t", host, b.Name, b.Healthy, want)
 			}
 		}

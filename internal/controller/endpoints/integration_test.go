@@ -295,7 +295,7 @@ func TestPoolLifecycle(t *testing.T) {
 		}
 		l.waitCondition(t, "web", gatewayv1alpha1.ConditionReady, metav1.ConditionFalse, "ServiceNotFound")
 		l.createBackend(t, "web")
-		l.waitCondition(t, "web", gatewayv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonReady)
+		l.waitCondition(t, "web", gatewayv1alpha1.ConditionReady, metav1.ConditionTrue, gatewayv1alpha1.ReasonPoolReady)
 	})
 
 	t.Run("machines' reports fill the status", func(t *testing.T) {
@@ -308,7 +308,7 @@ func TestPoolLifecycle(t *testing.T) {
 			}
 			return nil
 		})
-		l.waitCondition(t, "web", ConditionAvailable, metav1.ConditionTrue, ReasonMachinesReady)
+		l.waitCondition(t, "web", gatewayv1alpha1.ConditionAvailable, metav1.ConditionTrue, gatewayv1alpha1.ReasonMachinesReady)
 	})
 
 	t.Run("steady state writes nothing", func(t *testing.T) {

@@ -13,21 +13,6 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 )
 
-// ConditionAvailable is True when at least one machine of the pool forwards.
-const ConditionAvailable = "Available"
-
-// Reasons of the pool's conditions, besides the backend package's
-// (ServiceNotFound, ServicePortNotFound, NoReadyEndpoints, NoPorts) and
-// the tailnet package's (TailnetNotFound, SecretMissing, SecretKeyMissing).
-const (
-	ReasonReady           = "PoolReady"
-	ReasonTailnetNotReady = "TailnetNotReady"
-	ReasonApplyFailed     = "ApplyFailed"
-	ReasonAuthKeyFailed   = "AuthKeyFailed"
-	ReasonMachinesReady   = "MachinesReady"
-	ReasonNoMachineReady  = "NoMachineReady"
-)
-
 // lastSeenResolution bounds how often a machine's periodic reports can
 // change the pool's status: a report within the same minute writes nothing.
 const lastSeenResolution = time.Minute
@@ -80,13 +65,13 @@ func readyCondition(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) met
 	case obs.tailnetErr != nil:
 		c.Reason, c.Message = tailnetReason(obs.tailnetErr), obs.tailnetErr.Error()
 	case obs.applyErr != nil:
-		c.Reason, c.Message = ReasonApplyFailed, obs.applyErr.Error()
+		c.Reason, c.Message = gatewayv1alpha1.ReasonApplyFailed, obs.applyErr.Error()
 	case obs.authKeyErr != nil:
-		c.Reason, c.Message = ReasonAuthKeyFailed, obs.authKeyErr.Error()
+		c.Reason, c.Message = gatewayv1alpha1.ReasonAuthKeyFailed, obs.authKeyErr.Error()
 	case obs.backend != nil:
 		c.Reason, c.Message = obs.backend.Reason, obs.backend.Message
 	default:
-		c.Status, c.Reason = metav1.ConditionTrue, ReasonReady
+		c.Status, c.Reason = metav1.ConditionTrue, gatewayv1alpha1.ReasonPoolReady
 		c.Message = fmt.Sprintf("%d machine(s) provisioned", desiredReplicas(ep))
 	}
 	return c
@@ -99,16 +84,16 @@ func tailnetReason(err error) string {
 			return known.Error()
 		}
 	}
-	return ReasonTailnetNotReady
+	return gatewayv1alpha1.ReasonTailnetNotReady
 }
 
 func availableCondition(ep *gatewayv1alpha1.TailscaleEndpoints, ready int32) metav1.Condition {
-	c := metav1.Condition{Type: ConditionAvailable, ObservedGeneration: ep.Generation}
+	c := metav1.Condition{Type: gatewayv1alpha1.ConditionAvailable, ObservedGeneration: ep.Generation}
 	msg := fmt.Sprintf("%d of %d machine(s) ready", ready, desiredReplicas(ep))
 	if ready > 0 {
-		c.Status, c.Reason, c.Message = metav1.ConditionTrue, ReasonMachinesReady, msg
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, gatewayv1alpha1.ReasonMachinesReady, msg
 	} else {
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, ReasonNoMachineReady, msg
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, gatewayv1alpha1.ReasonNoMachineReady, msg
 	}
 	return c
 }

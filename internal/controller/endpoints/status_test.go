@@ -86,8 +86,8 @@ func TestDesiredStatus(t *testing.T) {
 	if st.ReadyReplicas != 1 || st.ObservedGeneration != 4 {
 		t.Errorf("readyReplicas %d, observedGeneration %d", st.ReadyReplicas, st.ObservedGeneration)
 	}
-	assertCondition(t, st, gatewayv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonReady)
-	assertCondition(t, st, ConditionAvailable, metav1.ConditionTrue, ReasonMachinesReady)
+	assertCondition(t, st, gatewayv1alpha1.ConditionReady, metav1.ConditionTrue, gatewayv1alpha1.ReasonPoolReady)
+	assertCondition(t, st, gatewayv1alpha1.ConditionAvailable, metav1.ConditionTrue, gatewayv1alpha1.ReasonMachinesReady)
 
 	// Nothing accumulates: fewer replicas, fewer machines.
 	ep.Spec.Proxy.Replicas = new(int32)
@@ -106,14 +106,14 @@ func TestReadyConditionReasons(t *testing.T) {
 		{observation{tailnetErr: fmt.Errorf("%w: gone", tailnet.ErrTailnetNotFound)}, "TailnetNotFound"},
 		{observation{tailnetErr: fmt.Errorf("%w: no secret", tailnet.ErrSecretMissing)}, "SecretMissing"},
 		{observation{tailnetErr: fmt.Errorf("%w: no key", tailnet.ErrKeyMissing)}, "SecretKeyMissing"},
-		{observation{tailnetErr: fmt.Errorf("boom")}, ReasonTailnetNotReady},
-		{observation{applyErr: fmt.Errorf("boom"), backend: &backend.Problem{Reason: backend.ReasonServiceNotFound}}, ReasonApplyFailed},
-		{observation{authKeyErr: fmt.Errorf("boom")}, ReasonAuthKeyFailed},
-		{observation{backend: &backend.Problem{Reason: backend.ReasonNoReadyEndpoints, Message: "m"}}, backend.ReasonNoReadyEndpoints},
+		{observation{tailnetErr: fmt.Errorf("boom")}, gatewayv1alpha1.ReasonTailnetNotReady},
+		{observation{applyErr: fmt.Errorf("boom"), backend: &backend.Problem{Reason: gatewayv1alpha1.ReasonServiceNotFound}}, gatewayv1alpha1.ReasonApplyFailed},
+		{observation{authKeyErr: fmt.Errorf("boom")}, gatewayv1alpha1.ReasonAuthKeyFailed},
+		{observation{backend: &backend.Problem{Reason: gatewayv1alpha1.ReasonNoReadyEndpoints, Message: "m"}}, gatewayv1alpha1.ReasonNoReadyEndpoints},
 	} {
 		st := desiredStatus(ep, tc.obs)
 		assertCondition(t, st, gatewayv1alpha1.ConditionReady, metav1.ConditionFalse, tc.want)
-		assertCondition(t, st, ConditionAvailable, metav1.ConditionFalse, ReasonNoMachineReady)
+		assertCondition(t, st, gatewayv1alpha1.ConditionAvailable, metav1.ConditionFalse, gatewayv1alpha1.ReasonNoMachineReady)
 	}
 }
 

@@ -62,7 +62,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	cfg, ports := planner.PoolConfig(self, controlURL, services)
+	cfg, ports, err := planner.PoolConfig(self, controlURL, services)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
 	rendered, err := yaml.Marshal(cfg)
 	if err != nil {
 		return reconcile.Result{}, err

@@ -16,9 +16,6 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
 )
 
-// reasonNameTaken: a Service of the in-cluster Service's name is not ours.
-const reasonNameTaken = "NameTaken"
-
 // ensureClusterService creates or updates the in-cluster Service, owned by
 // the TailscaleServices (garbage collected with it). A Service of that name
 // that is not ours is left alone: the problem says so.
@@ -41,11 +38,11 @@ func (r *Reconciler) ensureClusterService(ctx context.Context, ts *gatewayv1alph
 		return nil, err
 	case !metav1.IsControlledBy(have, ts):
 		msg := fmt.Sprintf("a Service named %s already exists and is not this TailscaleServices'; it is left alone, so clients in the cluster cannot reach the VIP service: rename or delete that Service", want.Name)
-		if c := meta.FindStatusCondition(ts.Status.Conditions, gatewayv1alpha1.ConditionClusterServiceReady); c == nil || c.Reason != reasonNameTaken {
+		if c := meta.FindStatusCondition(ts.Status.Conditions, gatewayv1alpha1.ConditionClusterServiceReady); c == nil || c.Reason != gatewayv1alpha1.ReasonNameTaken {
 			// Once, when it starts: the condition keeps saying it.
 			r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "ClusterServiceNameTaken", "CreateService", msg)
 		}
-		return &planner.Problem{Reason: reasonNameTaken, Message: msg}, nil
+		return &planner.Problem{Reason: gatewayv1alpha1.ReasonNameTaken, Message: msg}, nil
 	case equality.Semantic.DeepEqual(have.Spec.Ports, want.Spec.Ports) && equality.Semantic.DeepEqual(have.Labels, want.Labels):
 		return nil, nil
 	}

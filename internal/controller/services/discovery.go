@@ -67,7 +67,7 @@ func chooseName(ctx context.Context, api tsapi.Client, ts *gatewayv1alpha1.Tails
 	case 1:
 		return matched[0], matched, nil, nil
 	}
-	return "", matched, &planner.Problem{Reason: "AmbiguousDiscovery", Message: fmt.Sprintf(
+	return "", matched, &planner.Problem{Reason: gatewayv1alpha1.ReasonAmbiguousDiscovery, Message: fmt.Sprintf(
 		"serviceDiscovery matches %d VIP services (%s) and spec.vipService.name names none; name one, or narrow vipServiceSelector",
 		len(matched), strings.Join(matched, ", "))}, nil
 }

@@ -48,7 +48,7 @@ func (r *Reconciler) provision(ctx context.Context, ts *gatewayv1alpha1.Tailscal
 		r.Recorder.Eventf(ts, desired, corev1.EventTypeNormal, "AutoProvisioned", "Provision", "created TailscaleEndpoints %s from spec.endpointTemplate", name)
 		return []gatewayv1alpha1.TailscaleEndpoints{*desired}, nil, nil
 	case !metav1.IsControlledBy(current, ts):
-		return others, &planner.Problem{Reason: "AutoPoolNameTaken", Message: fmt.Sprintf(
+		return others, &planner.Problem{Reason: gatewayv1alpha1.ReasonAutoPoolNameTaken, Message: fmt.Sprintf(
 			"TailscaleEndpoints %s exists and was not provisioned by this TailscaleServices; rename or delete it", name)}, nil
 	}
 	if !equality.Semantic.DeepEqual(current.Spec, desired.Spec) || !equality.Semantic.DeepEqual(current.Labels, desired.Labels) {

@@ -91,7 +91,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	// An API failure is shown in status, then retried with backoff.
 	apiErr := r.ensureVIPService(ctx, &svc, eps, &o)
 	if apiErr != nil {
-		o.VIPProblem = &planner.Problem{Reason: "APIError", Message: fmt.Sprintf("the Tailscale API failed; retrying: %v", apiErr)}
+		o.VIPProblem = &planner.Problem{Reason: gatewayv1alpha1.ReasonAPIError, Message: fmt.Sprintf("the Tailscale API failed; retrying: %v", apiErr)}
 	}
 	if o.ClusterServiceProblem, err = r.ensureClusterService(ctx, ts, svc); err != nil {
 		return reconcile.Result{}, err
@@ -129,21 +129,11 @@ func (r *Reconciler) recordTierChange(ts *gatewayv1alpha1.TailscaleServices, pre
 		return
 	}
 	reason := "Failover"
-	if tierRank(to) < tierRank(from) {
+	if planner.IsFailback(from, to) {
 		reason = "Failback"
 	}
 	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, reason, "Balance",
 		"traffic moved from the %s tier to the %s tier (%s)", from, to, next.FailoverStatus.FailoverReason)
-}
-
-func tierRank(t string) int {
-	switch t {
-	case "primary":
-		return 0
-	case "secondary":
-		return 1
-	}
-	return 2
 }
 
 func (r *Reconciler) resync() time.Duration {
@@ -187,7 +177,7 @@ func (r *Reconciler) tailnetOf(ts *gatewayv1alpha1.TailscaleServices, eps []gate
 			n = r.DefaultTailnet
 		}
 		if name != "" && n != name {
-			return "", &planner.Problem{Reason: "TailnetMismatch", Message: fmt.Sprintf(
+			return "", &planner.Problem{Reason: gatewayv1alpha1.ReasonTailnetMismatch, Message: fmt.Sprintf(
 				"the selected pools are in different tailnets (%s and %s); a VIP service lives in one tailnet: narrow spec.selector", name, n)}
 		}
 		name = n

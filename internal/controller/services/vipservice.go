@@ -32,7 +32,7 @@ func (r *Reconciler) ensureVIPService(ctx context.Context, svc *planner.Service,
 	api, info, err := r.Tailnets.Resolve(ctx, tn)
 	if err != nil {
 		if isConfigError(err) {
-			o.VIPProblem = &planner.Problem{Reason: "TailnetNotReady", Message: err.Error()}
+			o.VIPProblem = &planner.Problem{Reason: gatewayv1alpha1.ReasonTailnetNotReady, Message: err.Error()}
 			return nil
 		}
 		return err
@@ -74,7 +74,7 @@ func (r *Reconciler) ensureOn(ctx context.Context, api tsapi.Client, svc *planne
 		if err := ensureApproval(ctx, api, name, hostTags(svc.Pools)); errors.Is(err, tsapi.ErrNeedsFreshRead) {
 			return err
 		} else if err != nil {
-			o.VIPProblem = &planner.Problem{Reason: "ApprovalPending", Message: fmt.Sprintf(
+			o.VIPProblem = &planner.Problem{Reason: gatewayv1alpha1.ReasonApprovalPending, Message: fmt.Sprintf(
 				"could not let the pools' tags host the service in the tailnet policy (autoApprovers.services); hosts await approval: %v", err)}
 		}
 	}
@@ -92,7 +92,7 @@ func (r *Reconciler) putVIPService(ctx context.Context, api tsapi.Client, svc pl
 	actual, err := api.GetVIPService(ctx, name)
 	if tsapi.IsNotFound(err) {
 		if len(planner.VIPPorts(svc)) == 0 {
-			o.VIPProblem = &planner.Problem{Reason: "NoPorts", Message: "the VIP service has no ports: set spec.vipService.ports or select a pool with spec.proxy.ports"}
+			o.VIPProblem = &planner.Problem{Reason: gatewayv1alpha1.ReasonNoPorts, Message: "the VIP service has no ports: set spec.vipService.ports or select a pool with spec.proxy.ports"}
 			return nil
 		}
 		return r.own(ctx, api, svc, nil, o)
@@ -141,7 +141,7 @@ func conflict(name string, reg coordination.Registry, managed bool) *planner.Pro
 	if managed {
 		msg = fmt.Sprintf("%s is owned by %s (operator %s); it is left untouched: choose another spec.vipService.name, or set serviceDiscovery.discoverVIPServices to share it", name, reg.Owner.Object, reg.Owner.OperatorID)
 	}
-	return &planner.Problem{Reason: "Conflict", Message: msg}
+	return &planner.Problem{Reason: gatewayv1alpha1.ReasonConflict, Message: msg}
 }
 
 // lastRegistration carries the last write forward; after a restart, when

@@ -11,16 +11,6 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
 
-// Reasons of the Ready condition.
-const (
-	ReasonVerified           = "Verified"
-	ReasonSecretMissing      = "SecretMissing"
-	ReasonSecretKeyMissing   = "SecretKeyMissing"
-	ReasonCredentialsRefused = "CredentialsRefused"
-	ReasonAPIUnreachable     = "APIUnreachable"
-	ReasonAPIError           = "APIError"
-)
-
 // check is the outcome of checking a tailnet's credentials and API.
 type check struct {
 	err    error  // nil when the API accepted the credentials
@@ -34,23 +24,23 @@ func readyCondition(c check, generation int64) metav1.Condition {
 	cond := metav1.Condition{Type: gatewayv1alpha1.ConditionReady, ObservedGeneration: generation}
 	switch {
 	case c.err == nil:
-		cond.Status, cond.Reason = metav1.ConditionTrue, ReasonVerified
+		cond.Status, cond.Reason = metav1.ConditionTrue, gatewayv1alpha1.ReasonVerified
 		cond.Message = "the Tailscale API accepted the OAuth client"
 		if c.domain != "" {
 			cond.Message += "; MagicDNS domain " + c.domain
 		}
 	case errors.Is(c.err, tailnet.ErrSecretMissing):
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonSecretMissing, c.err.Error()
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, gatewayv1alpha1.ReasonSecretMissing, c.err.Error()
 	case errors.Is(c.err, tailnet.ErrKeyMissing):
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonSecretKeyMissing, c.err.Error()
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, gatewayv1alpha1.ReasonSecretKeyMissing, c.err.Error()
 	case tsapi.IsUnauthorized(c.err):
-		cond.Status, cond.Reason = metav1.ConditionFalse, ReasonCredentialsRefused
+		cond.Status, cond.Reason = metav1.ConditionFalse, gatewayv1alpha1.ReasonCredentialsRefused
 		cond.Message = fmt.Sprintf("the Tailscale API refused the OAuth client in spec.oauthSecretRef; check client_id and client_secret: %v", c.err)
 	case isUnreachable(c.err):
-		cond.Status, cond.Reason = metav1.ConditionFalse, ReasonAPIUnreachable
+		cond.Status, cond.Reason = metav1.ConditionFalse, gatewayv1alpha1.ReasonAPIUnreachable
 		cond.Message = fmt.Sprintf("cannot reach the Tailscale API at spec.apiBaseURL: %v", c.err)
 	default:
-		cond.Status, cond.Reason = metav1.ConditionFalse, ReasonAPIError
+		cond.Status, cond.Reason = metav1.ConditionFalse, gatewayv1alpha1.ReasonAPIError
 		cond.Message = fmt.Sprintf("the Tailscale API answered with an error: %v", c.err)
 	}
 	return cond

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 // This file is the pure part of the status report: what to report, and
@@ -57,8 +58,8 @@ func buildReport(in reportInput) pool.MachineStatus {
 
 func serviceReport(s proxy.ServiceStats, last failover) pool.ServiceReport {
 	r := pool.ServiceReport{Panic: s.Panic}
-	if s.Strategy == "failover" {
-		r.ActiveTier = s.ActiveTier
+	if s.Strategy == proxyconfig.StrategyFailover {
+		r.ActiveTier = string(s.ActiveTier)
 	}
 	if !last.At.IsZero() {
 		at := last.At.UTC()

@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
 func sampleStats(healthy bool, total int64) []proxy.ServiceStats {
 	return []proxy.ServiceStats{{
-		Name: "svc:web:80", Strategy: "failover", ActiveTier: "primary",
+		Name: "svc:web:80", Strategy: proxyconfig.StrategyFailover, ActiveTier: proxyconfig.TierPrimary,
 		Backends: []proxy.BackendStats{
 			{Name: "web-east/web-east-0", Group: "web-east", Address: "100.64.0.1:80", Healthy: healthy, Total: total},
 		},

@@ -1,0 +1,112 @@
+package v1alpha1
+
+// Condition types. Every kind has Ready; the others belong to one kind.
+const (
+	// ConditionReady is True when the object does what it asks for.
+	ConditionReady = "Ready"
+
+	// ConditionAvailable (TailscaleEndpoints) is True when at least one
+	// machine of the pool forwards.
+	ConditionAvailable = "Available"
+
+	// ConditionSelected (TailscaleServices) is True when the selector
+	// matches at least one pool.
+	ConditionSelected = "Selected"
+	// ConditionVIPServiceReady (TailscaleServices) is True when the VIP
+	// service exists as desired.
+	ConditionVIPServiceReady = "VIPServiceReady"
+	// ConditionHealthy (TailscaleServices) is True when at least one
+	// backend is healthy.
+	ConditionHealthy = "Healthy"
+	// ConditionDiscovered (TailscaleServices), with service discovery on,
+	// says which existing VIP services matched and which one is used.
+	ConditionDiscovered = "Discovered"
+	// ConditionAutoProvisioned (TailscaleServices), with an
+	// endpointTemplate, says whether a pool was created from it, or why not.
+	ConditionAutoProvisioned = "AutoProvisioned"
+	// ConditionClusterServiceReady (TailscaleServices, informational) says
+	// whether the in-cluster Service <name>-vip, through which clients in
+	// the cluster and Envoy Gateway reach the VIP service, is in place.
+	ConditionClusterServiceReady = "ClusterServiceReady"
+)
+
+// Reasons of more than one kind's conditions.
+const (
+	// ReasonAPIError: the Tailscale API answered with an error.
+	ReasonAPIError = "APIError"
+	// ReasonTailnetNotReady: the TailscaleTailnet cannot be used yet.
+	ReasonTailnetNotReady = "TailnetNotReady"
+	// ReasonTailnetNotFound: no TailscaleTailnet of the name exists.
+	ReasonTailnetNotFound = "TailnetNotFound"
+	// ReasonSecretMissing: the OAuth client Secret does not exist.
+	ReasonSecretMissing = "SecretMissing"
+	// ReasonSecretKeyMissing: the OAuth client Secret lacks a key.
+	ReasonSecretKeyMissing = "SecretKeyMissing"
+	// ReasonNoPorts: there is no port to serve (a pool's backend, a VIP
+	// service, an in-cluster Service).
+	ReasonNoPorts = "NoPorts"
+)
+
+// Reasons of a TailscaleTailnet's Ready condition, besides the shared ones.
+const (
+	ReasonVerified           = "Verified"
+	ReasonCredentialsRefused = "CredentialsRefused"
+	ReasonAPIUnreachable     = "APIUnreachable"
+)
+
+// Reasons of a TailscaleEndpoints' conditions, besides the shared ones.
+const (
+	// Ready.
+	ReasonPoolReady     = "PoolReady"
+	ReasonApplyFailed   = "ApplyFailed"
+	ReasonAuthKeyFailed = "AuthKeyFailed"
+	// ReasonServiceNotFound: the Service the pool forwards to does not exist.
+	ReasonServiceNotFound = "ServiceNotFound"
+	// ReasonServicePortNotFound: the Service has no port the pool needs.
+	ReasonServicePortNotFound = "ServicePortNotFound"
+	// ReasonNoReadyEndpoints: a port of the Service has no ready endpoint.
+	ReasonNoReadyEndpoints = "NoReadyEndpoints"
+
+	// Available.
+	ReasonMachinesReady  = "MachinesReady"
+	ReasonNoMachineReady = "NoMachineReady"
+)
+
+// Reasons of a TailscaleServices' conditions, besides the shared ones.
+const (
+	// Selected.
+	ReasonPoolsSelected   = "PoolsSelected"
+	ReasonNoPoolsSelected = "NoPoolsSelected"
+
+	// VIPServiceReady.
+	ReasonPending            = "Pending"
+	ReasonRegistered         = "Registered"
+	ReasonTailnetMismatch    = "TailnetMismatch"
+	ReasonApprovalPending    = "ApprovalPending"
+	ReasonConflict           = "Conflict"
+	ReasonAmbiguousDiscovery = "AmbiguousDiscovery"
+
+	// Discovered.
+	ReasonMatched     = "Matched"
+	ReasonNoneMatched = "NoneMatched"
+
+	// AutoProvisioned.
+	ReasonProvisioned            = "Provisioned"
+	ReasonNotNeeded              = "NotNeeded"
+	ReasonTemplateLabelsMismatch = "TemplateLabelsMismatch"
+	ReasonAutoPoolNameTaken      = "AutoPoolNameTaken"
+
+	// ClusterServiceReady.
+	ReasonCreated     = "Created"
+	ReasonInvalidName = "InvalidName"
+	// ReasonNameTaken: a Service of the in-cluster Service's name is not ours.
+	ReasonNameTaken = "NameTaken"
+
+	// Healthy.
+	ReasonBackendsHealthy   = "BackendsHealthy"
+	ReasonNoHealthyBackends = "NoHealthyBackends"
+
+	// Ready.
+	ReasonServing    = "Serving"
+	ReasonNotServing = "NotServing"
+)

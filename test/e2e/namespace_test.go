@@ -61,4 +61,3 @@ func TestNamespaceDeletion(t *testing.T) {
 	}, true)
 	t.Logf("namespace %s and its tailnet resources gone %s after the delete", s.ns, time.Since(began).Round(time.Millisecond))
 }
-

@@ -27,19 +27,19 @@ const workers = 4
 
 // Runner runs the replicas of StatefulSets as local processes until Stop.
 type Runner struct {
-	opts      Options
-	kube      kubernetes.Interface
-	spawner   *spawner
-	queue     workqueue.TypedRateLimitingInterface[string]
-	lister    appslisters.StatefulSetLister
-	factory   informers.SharedInformerFactory
+	opts    Options
+	kube    kubernetes.Interface
+	spawner *spawner
+	queue   workqueue.TypedRateLimitingInterface[string]
+	lister  appslisters.StatefulSetLister
+	factory informers.SharedInformerFactory
 	// pods and podFactory watch every Pod of the namespace(s): Pods carry
 	// their template's labels, not the StatefulSets' the selector picks.
 	pods       corelisters.PodLister
 	podFactory informers.SharedInformerFactory
-	cancel    context.CancelFunc
-	workersWG sync.WaitGroup
-	stderrMu  sync.Mutex
+	cancel     context.CancelFunc
+	workersWG  sync.WaitGroup
+	stderrMu   sync.Mutex
 
 	mu       sync.Mutex
 	replicas map[string]map[int]*replica // by StatefulSet namespace/name, then ordinal

@@ -21,11 +21,18 @@ type TailscaleServicesStatus struct {
 	// +optional
 	LoadBalancingStatus *LoadBalancingStatus `json:"loadBalancingStatus,omitempty"`
 
+	// clusterServiceName is the Kubernetes Service in this namespace that
+	// serves the VIP service inside the cluster, through the same proxies
+	// and balancing (Envoy Gateway's extension points routes at it); empty
+	// until it is in place (condition ClusterServiceReady).
+	// +optional
+	ClusterServiceName string `json:"clusterServiceName,omitempty"`
+
 	// observedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready, Selected, VIPServiceReady, Healthy.
+	// conditions: Ready, Selected, VIPServiceReady, ClusterServiceReady, Healthy.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -30,6 +30,11 @@ const (
 	podPortRange = 10000
 )
 
+// LabelTailscaleServices names the TailscaleServices an in-cluster Service
+// or EndpointSlice belongs to: the services controller writes the Service,
+// the proxy-config controller its EndpointSlices, and both find theirs by it.
+const LabelTailscaleServices = "gateway.tailscale.com/tailscaleservices"
+
 // InClusterServiceName names the Kubernetes Service of a TailscaleServices:
 // its ports are the VIP service's, its endpoints the pods that host it.
 func InClusterServiceName(tailscaleServices string) string { return tailscaleServices + "-vip" }

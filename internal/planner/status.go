@@ -65,6 +65,9 @@ func Status(o Observed) gatewayv1alpha1.TailscaleServicesStatus {
 	for _, c := range conditions(o, view) {
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
+	if meta.IsStatusConditionTrue(st.Conditions, gatewayv1alpha1.ConditionClusterServiceReady) {
+		st.ClusterServiceName = InClusterServiceName(ts.Name)
+	}
 	return st
 }
 

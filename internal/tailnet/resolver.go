@@ -63,9 +63,7 @@ func NewClients(r client.Reader, namespace, defaultTailnet string) *Clients {
 
 // Resolve implements Resolver.
 func (c *Clients) Resolve(ctx context.Context, name string) (tsapi.Client, Info, error) {
-	if name == "" {
-		name = c.Default
-	}
+	name = Named(name, c.Default)
 	tn := &gatewayv1alpha1.TailscaleTailnet{}
 	if err := c.Reader.Get(ctx, client.ObjectKey{Name: name}, tn); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -116,4 +114,14 @@ func (c *Clients) config(ctx context.Context, tn *gatewayv1alpha1.TailscaleTailn
 		ClientSecret: string(sec.Data[ClientSecretKey]),
 		UserAgent:    "tailscale-gateway",
 	}, sec.ResourceVersion, nil
+}
+
+// Named is the TailscaleTailnet an object naming name uses: name itself,
+// or defaultTailnet (the operator's --default-tailnet) when it names none.
+// Every controller resolves a pool's or service's tailnet through it.
+func Named(name, defaultTailnet string) string {
+	if name == "" {
+		return defaultTailnet
+	}
+	return name
 }

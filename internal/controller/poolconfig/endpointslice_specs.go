@@ -11,7 +11,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
-	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/services"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 )
@@ -42,10 +41,10 @@ func ClusterEndpointSlices(ep *gatewayv1alpha1.TailscaleEndpoints, tailscaleServ
 				Name:      sliceName(ep.Name, tailscaleServices, family),
 				Namespace: ep.Namespace,
 				Labels: map[string]string{
-					discoveryv1.LabelServiceName:    planner.InClusterServiceName(tailscaleServices),
-					discoveryv1.LabelManagedBy:      SliceManager,
-					services.LabelTailscaleServices: tailscaleServices,
-					pool.LabelPool:                  ep.Name,
+					discoveryv1.LabelServiceName:   planner.InClusterServiceName(tailscaleServices),
+					discoveryv1.LabelManagedBy:     SliceManager,
+					planner.LabelTailscaleServices: tailscaleServices,
+					pool.LabelPool:                 ep.Name,
 				},
 			},
 			AddressType: family,

@@ -22,6 +22,7 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 )
 
 // Reconciler renders pools' proxy configurations.
@@ -107,10 +108,7 @@ func (r *Reconciler) hostedServices(ctx context.Context, ep *gatewayv1alpha1.Tai
 }
 
 func (r *Reconciler) controlURL(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints) (string, error) {
-	name := ep.Spec.Tailnet
-	if name == "" {
-		name = r.DefaultTailnet
-	}
+	name := tailnet.Named(ep.Spec.Tailnet, r.DefaultTailnet)
 	tn := &gatewayv1alpha1.TailscaleTailnet{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, tn); err != nil {
 		return "", client.IgnoreNotFound(err)

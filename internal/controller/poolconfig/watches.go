@@ -15,8 +15,8 @@ import (
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/requeue"
-	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/services"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 )
 
@@ -31,7 +31,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&gatewayv1alpha1.TailscaleEndpoints{}).
 		Owns(&corev1.ConfigMap{}).
-		Watches(&gatewayv1alpha1.TailscaleEndpoints{}, services.PoolEvents(c, r.enqueuePoolsOf)).
+		Watches(&gatewayv1alpha1.TailscaleEndpoints{}, observe.PoolEvents(c, r.enqueuePoolsOf)).
 		Watches(&gatewayv1alpha1.TailscaleServices{}, r.serviceEvents()).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsForwardingTo)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfSlice)).
@@ -71,7 +71,7 @@ func (r *Reconciler) serviceEvents() handler.EventHandler {
 // (their EndpointSlices wait for it).
 func (r *Reconciler) poolsForwardingTo(ctx context.Context, obj client.Object) []reconcile.Request {
 	out := r.poolsWithBackend(ctx, obj.GetNamespace(), obj.GetName())
-	name := obj.GetLabels()[services.LabelTailscaleServices]
+	name := obj.GetLabels()[planner.LabelTailscaleServices]
 	if name == "" {
 		return out
 	}

@@ -10,10 +10,6 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 )
 
-// LabelTailscaleServices names the TailscaleServices an in-cluster Service
-// or EndpointSlice belongs to.
-const LabelTailscaleServices = "gateway.tailscale.com/tailscaleservices"
-
 // ClusterService is the in-cluster Service of a TailscaleServices: the VIP
 // service's ports, without a selector, because its endpoints are the pods
 // of several pools, each serving the ports on ports of its own (the
@@ -23,7 +19,7 @@ func ClusterService(ts *gatewayv1alpha1.TailscaleServices, ports []int32) *corev
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      planner.InClusterServiceName(ts.Name),
 			Namespace: ts.Namespace,
-			Labels:    map[string]string{LabelTailscaleServices: ts.Name, pool.LabelManagedBy: pool.ManagedBy},
+			Labels:    map[string]string{planner.LabelTailscaleServices: ts.Name, pool.LabelManagedBy: pool.ManagedBy},
 		},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP},
 	}

@@ -172,10 +172,7 @@ func (r *Reconciler) now() time.Time {
 func (r *Reconciler) tailnetOf(ts *gatewayv1alpha1.TailscaleServices, eps []gatewayv1alpha1.TailscaleEndpoints) (string, *planner.Problem) {
 	name := ""
 	for _, ep := range eps {
-		n := ep.Spec.Tailnet
-		if n == "" {
-			n = r.DefaultTailnet
-		}
+		n := tailnet.Named(ep.Spec.Tailnet, r.DefaultTailnet)
 		if name != "" && n != name {
 			return "", &planner.Problem{Reason: gatewayv1alpha1.ReasonTailnetMismatch, Message: fmt.Sprintf(
 				"the selected pools are in different tailnets (%s and %s); a VIP service lives in one tailnet: narrow spec.selector", name, n)}
@@ -185,8 +182,5 @@ func (r *Reconciler) tailnetOf(ts *gatewayv1alpha1.TailscaleServices, eps []gate
 	if name == "" && ts.Spec.EndpointTemplate != nil {
 		name = ts.Spec.EndpointTemplate.Tailnet
 	}
-	if name == "" {
-		name = r.DefaultTailnet
-	}
-	return name, nil
+	return tailnet.Named(name, r.DefaultTailnet), nil
 }

@@ -11,6 +11,9 @@ import (
 type Backend struct {
 	Namespace string
 	Name      string
+	// Service is the in-cluster Service the operator reports in
+	// status.clusterServiceName; empty when the status does not say yet.
+	Service string
 	// Port is the VIP service port, which is also the in-cluster Service's.
 	Port uint32
 }
@@ -18,11 +21,20 @@ type Backend struct {
 // String is namespace/name, as kubectl shows it.
 func (b *Backend) String() string { return b.Namespace + "/" + b.Name }
 
-// ServiceName is the in-cluster Service the operator gives every
-// TailscaleServices. It must match InClusterServiceName in the operator's
-// internal/planner, which this module cannot import (another module's
-// internal package).
-func (b *Backend) ServiceName() string { return b.Name + "-vip" }
+// ServiceName is the in-cluster Service of the TailscaleServices: the one
+// its status names, or, before the operator has written it, <name>-vip.
+// The rule is needed beside the status: Envoy Gateway translates again only
+// when a backend resource's generation changes, never for a status write,
+// so a route translated before the Service was in place would otherwise
+// stay pointed at nothing (docs/design-notes.md, "The in-cluster Service's
+// name"). TestServiceName pins the rule; the operator's planner tests pin
+// the same one.
+func (b *Backend) ServiceName() string {
+	if b.Service != "" {
+		return b.Service
+	}
+	return b.Name + "-vip"
+}
 
 // Host is the in-cluster Service's DNS name.
 func (b *Backend) Host(clusterDomain string) string {
@@ -44,7 +56,7 @@ func backendOf(resources [][]byte, clusterName string, route *gwapiv1.HTTPRoute)
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{Namespace: ts.Metadata.Namespace, Name: ts.Metadata.Name}
+	b := &Backend{Namespace: ts.Metadata.Namespace, Name: ts.Metadata.Name, Service: ts.Status.ClusterServiceName}
 	if rule, ok := ParseClusterName(clusterName); ok && route != nil && route.Namespace == rule.Namespace && route.Name == rule.Name {
 		b.Port, err = BackendRefPort(route, rule.Rule, rule.Backend, b.Namespace, b.Name)
 		if err == nil {

@@ -37,3 +37,34 @@ func TestBackendHost(t *testing.T) {
 		t.Errorf("String = %q, want %q", got, want)
 	}
 }
+
+// TestServiceName: the status's name wins; without it, <name>-vip, the
+// operator's rule (its planner's InClusterServiceName).
+func TestServiceName(t *testing.T) {
+	for _, tt := range []struct {
+		b    Backend
+		want string
+	}{
+		{Backend{Name: "web"}, "web-vip"},
+		{Backend{Name: "web", Service: "web-vip"}, "web-vip"},
+		{Backend{Name: "web", Service: "other"}, "other"},
+	} {
+		if got := tt.b.ServiceName(); got != tt.want {
+			t.Errorf("%+v: ServiceName = %q, want %q", tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestBackendOfReadsStatus(t *testing.T) {
+	raw := []byte(`{"apiVersion": "gateway.tailscale.com/v1alpha1", "kind": "TailscaleServices",
+		"metadata": {"name": "web", "namespace": "shop"},
+		"spec": {"vipService": {"ports": ["tcp:80"]}},
+		"status": {"clusterServiceName": "web-vip-2"}}`)
+	b, err := backendOf([][]byte{raw}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.ServiceName(); got != "web-vip-2" {
+		t.Errorf("ServiceName = %q, want the status's web-vip-2", got)
+	}
+}

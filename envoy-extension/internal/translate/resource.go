@@ -31,6 +31,9 @@ type tailscaleServices struct {
 			Ports []string `json:"ports"`
 		} `json:"vipService"`
 	} `json:"spec"`
+	Status struct {
+		ClusterServiceName string `json:"clusterServiceName"`
+	} `json:"status"`
 }
 
 func parseTailscaleServices(raw []byte) (*tailscaleServices, error) {

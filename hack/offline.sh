@@ -38,10 +38,22 @@ ip link set "$dead-peer" addrgenmode none
 ip link set "$dead-peer" up
 ip link set "$dead" up
 ip addr add 192.0.2.1/24 dev "$dead"
+# The gateway has a fixed neighbour entry, so what is sent leaves as itself
+# (and is recorded with its destination), not as an ARP for the gateway.
+ip neigh add 192.0.2.254 lladdr 02:00:00:00:00:01 dev "$dead" nud permanent
 ip route add default via 192.0.2.254 dev "$dead"
 ip -6 route add default dev "$dead"
 
 sent() { awk -v dev="$dead:" '$1 == dev {print $11}' /proc/net/dev; }
+
+# With tcpdump at hand, what reaches the dead end is also recorded, so a
+# failure can say what it was.
+capture=""
+if command -v tcpdump >/dev/null; then
+  capture=$(mktemp -d)
+  tcpdump -i "$dead" -n -U -w "$capture/deadend.pcap" 2>/dev/null &
+  tcpdump_pid=$!
+fi
 
 export GOPROXY=off
 echo "offline: running '$*' in a network namespace whose only way out is the dead end $dead" >&2
@@ -49,8 +61,15 @@ status=0
 "$@" || status=$?
 packets=$(sent)
 echo "offline: the dead end took $packets packets" >&2
+if [ -n "$capture" ]; then
+  kill "$tcpdump_pid" 2>/dev/null && wait "$tcpdump_pid" 2>/dev/null || true
+  if [ "$packets" != 0 ]; then
+    tcpdump -r "$capture/deadend.pcap" -n -tttt -e 2>/dev/null | head -40 >&2 || true
+  fi
+  rm -rf "$capture"
+fi
 if [ "$packets" != 0 ]; then
-  echo "offline: something tried to leave the machine; see above" >&2
+  echo "offline: something tried to leave the machine" >&2
   exit 1
 fi
 exit "$status"

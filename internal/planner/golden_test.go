@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
@@ -26,7 +27,11 @@ type input struct {
 
 // output is a testdata/*.out.yaml file.
 type output struct {
-	VIPService   tsapi.VIPService              `json:"vipService"`
+	// VIPService is what this operator writes as the service's owner;
+	// ConsumerRegistry is the registry it writes instead when another
+	// operator owns the service (the input's registry says so).
+	VIPService       *tsapi.VIPService      `json:"vipService,omitempty"`
+	ConsumerRegistry *coordination.Registry `json:"consumerRegistry,omitempty"`
 	ProxyConfigs map[string]proxyconfig.Config `json:"proxyConfigs"`
 	// ClusterPorts are each pool's EndpointSlice ports of the in-cluster
 	// Service.
@@ -52,8 +57,8 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run go test -update to create it)", err)
 			}
-			if string(got) != string(want) {
-				t.Errorf("%s differs from the plan; got:\n%s", golden, got)
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("%s differs from the plan (-golden +plan; go test -update rewrites it):\n%s", golden, diff)
 			}
 		})
 	}
@@ -72,10 +77,16 @@ func plan(t *testing.T, file string) []byte {
 	o := in.Observed
 	entry := planner.RegistryEntry(in.OperatorID, o.Service.Object)
 	out := output{
-		VIPService:   planner.DesiredVIPService(o.Service, coordination.ForOwner(o.Registry, entry, o.Now.Time)),
 		ProxyConfigs: map[string]proxyconfig.Config{},
 		ClusterPorts: map[string]map[string][]planner.ClusterPort{},
 		Status:       planner.Status(o),
+	}
+	if o.Registry != nil && !o.Registry.Owns(entry) {
+		reg := coordination.Attach(*o.Registry, entry, o.Now.Time)
+		out.ConsumerRegistry = &reg
+	} else {
+		vip := planner.DesiredVIPService(o.Service, coordination.ForOwner(o.Registry, entry, o.Now.Time))
+		out.VIPService = &vip
 	}
 	for _, p := range o.Service.Pools {
 		cfg, ports, err := planner.PoolConfig(p, in.ControlURL, []planner.Service{o.Service})

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/endpoints"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/poolconfig"
 	servicesctrl "github.com/tailscale-gateway/tailscale-gateway/internal/controller/services"
@@ -27,7 +26,6 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/secrets"
-	"github.com/tailscale-gateway/tailscale-gateway/internal/selection"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 )
 
@@ -90,8 +88,8 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 			return nil, err
 		}
 	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1alpha1.TailscaleServices{}, selection.IndexField, observe.IndexAnchors); err != nil {
-		return nil, fmt.Errorf("indexing selectors: %w", err)
+	if err := observe.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
 	}
 	if err := setupControllers(mgr, opts); err != nil {
 		return nil, err

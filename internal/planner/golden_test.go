@@ -30,9 +30,9 @@ type output struct {
 	// VIPService is what this operator writes as the service's owner;
 	// ConsumerRegistry is the registry it writes instead when another
 	// operator owns the service (the input's registry says so).
-	VIPService       *tsapi.VIPService      `json:"vipService,omitempty"`
-	ConsumerRegistry *coordination.Registry `json:"consumerRegistry,omitempty"`
-	ProxyConfigs map[string]proxyconfig.Config `json:"proxyConfigs"`
+	VIPService       *tsapi.VIPService             `json:"vipService,omitempty"`
+	ConsumerRegistry *coordination.Registry        `json:"consumerRegistry,omitempty"`
+	ProxyConfigs     map[string]proxyconfig.Config `json:"proxyConfigs"`
 	// ClusterPorts are each pool's EndpointSlice ports of the in-cluster
 	// Service.
 	ClusterPorts map[string]map[string][]planner.ClusterPort `json:"clusterPorts"`

@@ -52,7 +52,7 @@ func (r *Reconciler) ensureAuthKeys(ctx context.Context, ep *gatewayv1alpha1.Tai
 // dropExpiredKey revokes an expired, unused key and deletes its Secret.
 func (r *Reconciler) dropExpiredKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, pod string, sec *corev1.Secret) error {
 	if id := string(sec.Data[pool.AuthKeyIDKey]); id != "" {
-		if err := api.DeleteAuthKey(ctx, id); err != nil {
+		if err := revokeAuthKey(ctx, api, id); err != nil {
 			return err
 		}
 	}
@@ -72,8 +72,9 @@ func (r *Reconciler) mintAuthKey(ctx context.Context, ep *gatewayv1alpha1.Tailsc
 	}
 	key, err := api.CreateAuthKey(ctx, authKeyRequest(ep, pod))
 	if err != nil {
-		return err
+		return fmt.Errorf("minting an auth key for machine %s: %w", pod, err)
 	}
+	log.FromContext(ctx).Info("minted auth key", "pod", pod, "keyID", key.ID)
 	key.Expires = localExpiry(key, r.now())
 	if err := r.Create(ctx, AuthKeySecret(ep, pod, key)); err != nil {
 		// A key nobody holds must not stay valid.
@@ -121,4 +122,22 @@ func localExpiry(key tsapi.AuthKey, now time.Time) time.Time {
 		return key.Expires
 	}
 	return now.Add(key.Expires.Sub(key.Created))
+}
+
+// deleteDevice and revokeAuthKey are the pool's writes to the tailnet:
+// each says what failed, and is logged once when done.
+func deleteDevice(ctx context.Context, api tsapi.Client, id string) error {
+	if err := api.DeleteDevice(ctx, id); err != nil {
+		return fmt.Errorf("deleting device %s: %w", id, err)
+	}
+	log.FromContext(ctx).Info("deleted device", "deviceID", id)
+	return nil
+}
+
+func revokeAuthKey(ctx context.Context, api tsapi.Client, id string) error {
+	if err := api.DeleteAuthKey(ctx, id); err != nil {
+		return fmt.Errorf("revoking auth key %s: %w", id, err)
+	}
+	log.FromContext(ctx).Info("revoked auth key", "keyID", id)
+	return nil
 }

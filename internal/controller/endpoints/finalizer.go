@@ -62,12 +62,12 @@ func (r *Reconciler) releaseTailnet(ctx context.Context, ep *gatewayv1alpha1.Tai
 		}
 	}
 	for _, id := range devices {
-		if err := api.DeleteDevice(ctx, id); err != nil {
+		if err := deleteDevice(ctx, api, id); err != nil {
 			return err
 		}
 	}
 	for _, id := range keys {
-		if err := api.DeleteAuthKey(ctx, id); err != nil {
+		if err := revokeAuthKey(ctx, api, id); err != nil {
 			return err
 		}
 	}

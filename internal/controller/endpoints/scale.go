@@ -58,12 +58,12 @@ func extraOrdinals(ep *gatewayv1alpha1.TailscaleEndpoints, replicas map[int]*rep
 // the tailnet first, while the Secrets still hold the IDs.
 func (r *Reconciler) removeReplica(ctx context.Context, api tsapi.Client, rep *replica) error {
 	if id := rep.deviceID(); id != "" {
-		if err := api.DeleteDevice(ctx, id); err != nil {
+		if err := deleteDevice(ctx, api, id); err != nil {
 			return err
 		}
 	}
 	if id := rep.authKeyID(); id != "" {
-		if err := api.DeleteAuthKey(ctx, id); err != nil {
+		if err := revokeAuthKey(ctx, api, id); err != nil {
 			return err
 		}
 	}

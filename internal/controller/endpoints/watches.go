@@ -17,12 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
-	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/requeue"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 )
-
-// backendServiceField indexes pools by the Service they forward to.
-const backendServiceField = "spec.backend.serviceName"
 
 // ControllerName names the controller in logs, metrics and Events.
 const ControllerName = "tailscaleendpoints"
@@ -30,20 +27,12 @@ const ControllerName = "tailscaleendpoints"
 // SetupWithManager registers the controller: the pool, everything it
 // owns, the Services and EndpointSlices its backend resolves from, and
 // TailscaleTailnets (a pool waiting for its tailnet retries when it appears).
+// The manager's indexes (observe.RegisterIndexes) must be registered first.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Tailnets == nil || r.ProxyImage == "" {
 		return errors.New("endpoints controller: Tailnets and ProxyImage are required")
 	}
 	r.setDefaults(mgr)
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &gatewayv1alpha1.TailscaleEndpoints{}, backendServiceField, func(o client.Object) []string {
-		if name := backend.ServiceName(o.(*gatewayv1alpha1.TailscaleEndpoints)); name != "" {
-			return []string{name}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&gatewayv1alpha1.TailscaleEndpoints{}).
@@ -89,7 +78,7 @@ func (r *Reconciler) poolsUsingSlice(ctx context.Context, o client.Object) []rec
 
 func (r *Reconciler) poolsUsing(ctx context.Context, namespace, service string) []reconcile.Request {
 	list := &gatewayv1alpha1.TailscaleEndpointsList{}
-	if err := r.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{backendServiceField: service}); err != nil {
+	if err := r.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{observe.BackendServiceField: service}); err != nil {
 		log.FromContext(ctx).Error(err, "listing pools that use a Service", "service", types.NamespacedName{Namespace: namespace, Name: service})
 		return nil
 	}

@@ -3,8 +3,11 @@ package services
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
@@ -54,8 +57,9 @@ func updateRegistry(ctx context.Context, api tsapi.Client, name string,
 		}
 		svc.Annotations[coordination.Annotation] = next.Render()
 		if _, err := api.PutVIPService(ctx, svc); err != nil {
-			return err
+			return fmt.Errorf("writing the registry of VIP service %s: %w", name, err)
 		}
+		log.FromContext(ctx).Info("wrote VIP service registry", "vipService", name, "registry", next.Render())
 		held, err := holds(ctx, api, name, change, seen)
 		if err != nil {
 			return err

@@ -2,9 +2,11 @@ package services
 
 import (
 	"context"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
@@ -75,8 +77,9 @@ func (r *Reconciler) release(ctx context.Context, ts *gatewayv1alpha1.TailscaleS
 		}, func(tsapi.VIPService) {})
 	}
 	if err := api.DeleteVIPService(ctx, name); err != nil {
-		return err
+		return fmt.Errorf("deleting VIP service %s: %w", name, err)
 	}
+	log.FromContext(ctx).Info("deleted VIP service: nobody else uses it", "vipService", name)
 	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "VIPServiceDeleted", "Delete", "%s deleted from the tailnet: nobody else uses it", name)
 	return nil
 }

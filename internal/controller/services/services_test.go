@@ -26,7 +26,6 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
-	"github.com/tailscale-gateway/tailscale-gateway/internal/selection"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
@@ -80,7 +79,7 @@ func (f *fixture) runControllers(t *testing.T, operatorID string) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1alpha1.TailscaleServices{}, selection.IndexField, observe.IndexAnchors); err != nil {
+	if err := observe.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		t.Fatal(err)
 	}
 	c := mgr.GetClient()

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
@@ -129,8 +130,9 @@ func (r *Reconciler) own(ctx context.Context, api tsapi.Client, svc planner.Serv
 	}
 	written, err := api.PutVIPService(ctx, desired)
 	if err != nil {
-		return err
+		return fmt.Errorf("writing VIP service %s: %w", desired.Name, err)
 	}
+	log.FromContext(ctx).Info("wrote VIP service", "vipService", written.Name, "ports", written.Ports)
 	o.VIP, o.Registered = &written, &o.Now
 	r.Recorder.Eventf(svc.Object, nil, corev1.EventTypeNormal, "VIPServiceRegistered", "Register", "%s registered with ports %v", written.Name, written.Ports)
 	return nil
@@ -197,8 +199,12 @@ func ensureApproval(ctx context.Context, api tsapi.Client, service string, tags 
 			return err
 		}
 		_, err = api.SetPolicy(ctx, out, pol.ETag)
+		if err == nil {
+			log.FromContext(ctx).Info("updated the tailnet policy: its tags may host the VIP service", "vipService", service, "tags", tags)
+			return nil
+		}
 		if !tsapi.IsPreconditionFailed(err) {
-			return err
+			return fmt.Errorf("updating the tailnet policy's autoApprovers for %s: %w", service, err)
 		}
 	}
 	return errors.New("the tailnet policy changed under every attempt; trying again later")

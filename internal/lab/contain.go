@@ -15,7 +15,8 @@ import (
 	"tailscale.com/ipn/ipnstate"
 	"tailscale.com/net/tsaddr"
 	"tailscale.com/tsnet"
-	"tailscale.com/wgengine/netstack"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsnetstack"
 )
 
 // ErrNotInTailnet is wrapped by every refusal of a Dialer: the destination
@@ -32,7 +33,7 @@ var ErrNotInTailnet = errors.New("not in the lab's tailnet")
 // out of the tailnet. The lab's SOCKS5 proxy and its test clients use it.
 type Dialer struct {
 	lc     *local.Client
-	stack  *netstack.Impl
+	node   *tsnet.Server
 	domain string
 }
 
@@ -42,11 +43,7 @@ func (l *Lab) Dialer(node *tsnet.Server) (*Dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	stack, ok := node.Sys().Netstack.Get().(*netstack.Impl)
-	if !ok {
-		return nil, fmt.Errorf("lab node %s has no userspace network stack", node.Hostname)
-	}
-	return &Dialer{lc: lc, stack: stack, domain: l.domain}, nil
+	return &Dialer{lc: lc, node: node, domain: l.domain}, nil
 }
 
 // Admit returns the tailnet address host (an IP literal, a MagicDNS name
@@ -93,11 +90,7 @@ func (d *Dialer) Lookup(ctx context.Context, host string) (netip.Addr, error) {
 // DialTCP connects to an admitted address inside the node's network
 // stack: what no peer routes is never sent anywhere.
 func (d *Dialer) DialTCP(ctx context.Context, dst netip.AddrPort) (net.Conn, error) {
-	c, err := d.stack.DialContextTCP(ctx, dst)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return tsnetstack.DialTailnet(ctx, d.node, "tcp", dst.String())
 }
 
 // Dial is net.Dialer.DialContext for TCP over the tailnet only.

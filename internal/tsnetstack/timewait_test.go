@@ -93,7 +93,7 @@ var errStall = fmt.Errorf("connect got no answer within %s", dialTimeout)
 func exchange(ctx context.Context, client *tsnet.Server, addr string) error {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	c, err := client.Dial(dctx, "tcp", addr)
+	c, err := tsnetstack.DialTailnet(dctx, client, "tcp", addr)
 	if err != nil {
 		if dctx.Err() != nil {
 			return errStall

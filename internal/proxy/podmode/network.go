@@ -10,6 +10,7 @@ import (
 	"tailscale.com/tsnet"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tsnetstack"
 )
 
 // network connects the engine to the tailnet node and the pod's network.
@@ -57,9 +58,11 @@ func tailnetBackends(cfg *proxyconfig.Config) map[string]bool {
 }
 
 // dial is the engine's DialFunc, for connections and health checks alike.
+// Tailnet backends are dialled inside the node's network stack only
+// (tsnetstack.DialTailnet): never out through the pod's network.
 func (n *network) dial(ctx context.Context, netw, address string) (net.Conn, error) {
 	if (*n.viaTailnet.Load())[address] {
-		return n.node.Dial(ctx, netw, address)
+		return tsnetstack.DialTailnet(ctx, n.node, netw, address)
 	}
 	return n.host.DialContext(ctx, netw, address)
 }

@@ -77,7 +77,11 @@ func TestPodMode(t *testing.T) {
 		other := reports[otherOf(m, a, b).pod].TailnetIPs[0]
 		writeConfig(t, env, m.pool, renderConfig(l.ControlURL(), m.backend, other, 0))
 	}
-	client, err := l.NewNode(ctx, lab.NodeOptions{Hostname: "client", Ephemeral: true})
+	clientNode, err := l.NewNode(ctx, lab.NodeOptions{Hostname: "client", Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := l.Dialer(clientNode) // reaches the tailnet only
 	if err != nil {
 		t.Fatal(err)
 	}

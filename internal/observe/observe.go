@@ -188,3 +188,26 @@ func CABundles(ctx context.Context, r client.Reader, ts *gatewayv1alpha1.Tailsca
 	}
 	return out, nil
 }
+
+// Service is the planner's input for one TailscaleServices, built the same
+// way for every controller: eps (its selected pools, as SelectedPools
+// returned them or auto-provisioning extended them) with their machines
+// and resolved backends, the VIP service it attached to through discovery
+// (AttachedName; the services controller may choose again), and, when
+// bundles is not nil, the CA bundles its external services name (read
+// only by the proxy-config controller, which renders them).
+func Service(ctx context.Context, r client.Reader, ts *gatewayv1alpha1.TailscaleServices,
+	eps []gatewayv1alpha1.TailscaleEndpoints, bundles client.Reader,
+) (planner.Service, error) {
+	pools, err := Pools(ctx, r, eps)
+	if err != nil {
+		return planner.Service{}, err
+	}
+	svc := planner.Service{Object: ts, Name: AttachedName(ts), Pools: pools}
+	if bundles != nil {
+		if svc.CABundles, err = CABundles(ctx, bundles, ts); err != nil {
+			return planner.Service{}, err
+		}
+	}
+	return svc, nil
+}

@@ -94,15 +94,11 @@ func (r *Reconciler) hostedServices(ctx context.Context, ep *gatewayv1alpha1.Tai
 		if err != nil {
 			return nil, err
 		}
-		pools, err := observe.Pools(ctx, r.Client, eps)
+		svc, err := observe.Service(ctx, r.Client, ts, eps, r.secrets())
 		if err != nil {
 			return nil, err
 		}
-		bundles, err := observe.CABundles(ctx, r.secrets(), ts)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, planner.Service{Object: ts, Name: observe.AttachedName(ts), Pools: pools, CABundles: bundles})
+		out = append(out, svc)
 	}
 	return out, nil
 }

@@ -82,11 +82,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	pools, err := observe.Pools(ctx, r.Client, eps)
+	svc, err := observe.Service(ctx, r.Client, ts, eps, nil)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	svc := planner.Service{Object: ts, Pools: pools}
 	o := planner.Observed{Service: svc, Previous: ts.Status, Now: metav1.NewTime(r.now()), ProvisionProblem: provisionProblem}
 	// An API failure is shown in status, then retried with backoff.
 	apiErr := r.ensureVIPService(ctx, &svc, eps, &o)
@@ -96,7 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if o.ClusterServiceProblem, err = r.ensureClusterService(ctx, ts, svc); err != nil {
 		return reconcile.Result{}, err
 	}
-	if o.Reports, err = observe.Reports(ctx, r.Client, pools); err != nil {
+	if o.Reports, err = observe.Reports(ctx, r.Client, svc.Pools); err != nil {
 		return reconcile.Result{}, err
 	}
 	if err := r.writeStatus(ctx, ts, o); err != nil {

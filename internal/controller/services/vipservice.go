@@ -64,6 +64,7 @@ func (r *Reconciler) ensureOn(ctx context.Context, api tsapi.Client, svc *planne
 		o.VIPProblem = problem
 		return nil
 	}
+	svc.Name = "" // chosen again: the spec's, or the one discovery attaches to
 	if name != planner.VIPServiceName(ts) {
 		svc.Name = name
 	}

@@ -13,9 +13,10 @@ import (
 )
 
 // The runner is the lab's kubelet as well as its StatefulSet controller.
-// A Pod it runs that someone deletes (kubectl delete pod, the namespace
-// controller emptying a namespace, which since Kubernetes 1.34 deletes
-// pods first and waits for them) gets its process stopped and its
+// A Pod it runs that someone deletes (kubectl delete pod, or the namespace
+// controller emptying a namespace, which in this Kubernetes release deletes
+// the pods first and waits until they are gone before it deletes the rest)
+// gets its process stopped and its
 // deletion confirmed, as a kubelet would; the next sync starts the replica
 // again, as a StatefulSet controller would, unless its namespace is being
 // deleted.

@@ -56,7 +56,7 @@ func (r *Reconciler) dropExpiredKey(ctx context.Context, ep *gatewayv1alpha1.Tai
 			return err
 		}
 	}
-	if err := r.Delete(ctx, sec, client.Preconditions{UID: &sec.UID}); client.IgnoreNotFound(err) != nil {
+	if err := r.Client.Delete(ctx, sec, client.Preconditions{UID: &sec.UID}); client.IgnoreNotFound(err) != nil {
 		return err
 	}
 	r.warning(ep, EventAuthKeyExpired, "ReplaceAuthKey",
@@ -76,7 +76,7 @@ func (r *Reconciler) mintAuthKey(ctx context.Context, ep *gatewayv1alpha1.Tailsc
 	}
 	log.FromContext(ctx).Info("minted auth key", "pod", pod, "keyID", key.ID)
 	key.Expires = localExpiry(key, r.now())
-	if err := r.Create(ctx, AuthKeySecret(ep, pod, key)); err != nil {
+	if err := r.Client.Create(ctx, AuthKeySecret(ep, pod, key)); err != nil {
 		// A key nobody holds must not stay valid.
 		if revokeErr := api.DeleteAuthKey(ctx, key.ID); revokeErr != nil {
 			log.FromContext(ctx).Error(revokeErr, "revoking an auth key that could not be stored", "pod", pod, "keyID", key.ID)

@@ -36,7 +36,7 @@ func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.Tailscale
 		}
 	}
 	controllerutil.RemoveFinalizer(ep, Finalizer)
-	return ctrl.Result{}, r.Update(ctx, ep)
+	return ctrl.Result{}, r.Client.Update(ctx, ep)
 }
 
 // releaseTailnet deletes every device the pool's machines recorded and

@@ -56,7 +56,7 @@ func (r *Reconciler) ensureStatefulSet(ctx context.Context, a applier, ep *gatew
 	desired := StatefulSet(ep, r.proxyOptions())
 	var before int32 = -1
 	existing := statefulSets.empty()
-	if err := r.Get(ctx, client.ObjectKeyFromObject(desired), existing); err == nil && existing.Spec.Replicas != nil {
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing); err == nil && existing.Spec.Replicas != nil {
 		before = *existing.Spec.Replicas
 	}
 	op, err := ensure(ctx, a, statefulSets, desired)
@@ -77,20 +77,20 @@ func (r *Reconciler) ensurePodDisruptionBudget(ctx context.Context, a applier, e
 		return r.announceCreated(ep, "PodDisruptionBudget", name)(ensure(ctx, a, podDisruptionBudgets, desired))
 	}
 	existing := &policyv1.PodDisruptionBudget{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: name}, existing)
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: name}, existing)
 	if apierrors.IsNotFound(err) || (err == nil && !metav1.IsControlledBy(existing, ep)) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return client.IgnoreNotFound(r.Delete(ctx, existing, client.Preconditions{UID: &existing.UID}))
+	return client.IgnoreNotFound(r.Client.Delete(ctx, existing, client.Preconditions{UID: &existing.UID}))
 }
 
 // poolReplicas reads the pool's Secrets (from the cache) by replica.
 func (r *Reconciler) poolReplicas(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints) (map[int]*replica, error) {
 	list := &corev1.SecretList{}
-	if err := r.List(ctx, list, client.InNamespace(ep.Namespace), client.MatchingLabels{pool.LabelPool: ep.Name}); err != nil {
+	if err := r.Client.List(ctx, list, client.InNamespace(ep.Namespace), client.MatchingLabels{pool.LabelPool: ep.Name}); err != nil {
 		return nil, err
 	}
 	owned := list.Items[:0]
@@ -112,13 +112,13 @@ func (r *Reconciler) resolveBackend(ctx context.Context, ep *gatewayv1alpha1.Tai
 	slices := &discoveryv1.EndpointSliceList{}
 	if name := backend.ServiceName(ep); name != "" {
 		s := &corev1.Service{}
-		switch err := r.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: name}, s); {
+		switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: name}, s); {
 		case err == nil:
 			svc = s
 		case !apierrors.IsNotFound(err):
 			return nil, err
 		}
-		if err := r.List(ctx, slices, client.InNamespace(ep.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: name}); err != nil {
+		if err := r.Client.List(ctx, slices, client.InNamespace(ep.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: name}); err != nil {
 			return nil, err
 		}
 	}

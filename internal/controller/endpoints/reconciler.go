@@ -32,7 +32,7 @@ const defaultRetryDelay = 30 * time.Second
 
 // Reconciler reconciles TailscaleEndpoints.
 type Reconciler struct {
-	client.Client
+	Client   client.Client
 	Scheme   *runtime.Scheme
 	Recorder events.EventRecorder
 	Tailnets tailnet.Resolver
@@ -72,7 +72,7 @@ type Reconciler struct {
 // Reconcile brings one pool to its spec and reports it.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ep := &gatewayv1alpha1.TailscaleEndpoints{}
-	if err := r.Get(ctx, req.NamespacedName, ep); err != nil {
+	if err := r.Client.Get(ctx, req.NamespacedName, ep); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ep.DeletionTimestamp.IsZero() {
@@ -80,7 +80,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	// Before anything exists in the tailnet, so nothing can leak.
 	if controllerutil.AddFinalizer(ep, Finalizer) {
-		if err := r.Update(ctx, ep); err != nil {
+		if err := r.Client.Update(ctx, ep); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -147,7 +147,6 @@ func (r *Reconciler) updateStatus(ctx context.Context, ep *gatewayv1alpha1.Tails
 		return nil
 	}
 	r.announceReady(ep, want)
-	patch := client.MergeFrom(ep.DeepCopy())
 	ep.Status = want
-	return r.Status().Patch(ctx, ep, patch)
+	return r.Client.Status().Update(ctx, ep)
 }

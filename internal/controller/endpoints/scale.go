@@ -71,7 +71,7 @@ func (r *Reconciler) removeReplica(ctx context.Context, api tsapi.Client, rep *r
 		if s == nil {
 			continue
 		}
-		if err := r.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
+		if err := r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}

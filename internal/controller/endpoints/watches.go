@@ -78,7 +78,7 @@ func (r *Reconciler) poolsUsingSlice(ctx context.Context, o client.Object) []rec
 
 func (r *Reconciler) poolsUsing(ctx context.Context, namespace, service string) []reconcile.Request {
 	list := &gatewayv1alpha1.TailscaleEndpointsList{}
-	if err := r.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{observe.BackendServiceField: service}); err != nil {
+	if err := r.Client.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{observe.BackendServiceField: service}); err != nil {
 		log.FromContext(ctx).Error(err, "listing pools that use a Service", "service", types.NamespacedName{Namespace: namespace, Name: service})
 		return nil
 	}
@@ -89,7 +89,7 @@ func (r *Reconciler) poolsUsing(ctx context.Context, namespace, service string) 
 // that name none (the default tailnet may be this one).
 func (r *Reconciler) poolsOnTailnet(ctx context.Context, o client.Object) []reconcile.Request {
 	list := &gatewayv1alpha1.TailscaleEndpointsList{}
-	if err := r.List(ctx, list); err != nil {
+	if err := r.Client.List(ctx, list); err != nil {
 		log.FromContext(ctx).Error(err, "listing pools of a tailnet", "tailnet", o.GetName())
 		return nil
 	}

@@ -126,8 +126,16 @@ func load(path string) ([]byte, *proxyconfig.Config, error) {
 	return data, cfg, nil
 }
 
+// errEmptyFile refuses a file with nothing in it: what a poll sees while an
+// editor or a script rewrites the file in place, which must not stop
+// every listener.
+var errEmptyFile = errors.New("the file is empty (caught while being rewritten?); replace it whole, by renaming a complete file into place")
+
 // parse accepts what standalone mode can serve: no tailnet.
 func parse(data []byte) (*proxyconfig.Config, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errEmptyFile
+	}
 	cfg, err := proxyconfig.Parse(data)
 	if err != nil {
 		return nil, err

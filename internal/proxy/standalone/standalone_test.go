@@ -40,7 +40,18 @@ services:
   - name: web
     backends: [{name: b, address: %q}]
 `, listen, backend)
-	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+	replaceFile(t, path, doc)
+}
+
+// replaceFile writes a configuration whole, as an operator should (a poll
+// may otherwise read it half written): a temporary file renamed into place.
+func replaceFile(t *testing.T, path, doc string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -96,7 +107,7 @@ func TestRunReloadAndDrain(t *testing.T) {
 	}
 
 	// A bad file is refused; the old configuration keeps serving.
-	os.WriteFile(path, []byte("services: [{name: web, strategy: random}]"), 0o600)
+	replaceFile(t, path, "services: [{name: web, strategy: random}]")
 	reload <- struct{}{}
 	if _, body, err := httpGet("http://" + listen); err != nil || body != "one" {
 		t.Fatalf("after a bad reload: %q %v", body, err)
@@ -136,6 +147,16 @@ func TestServePprof(t *testing.T) {
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/mutex?debug=1", "/debug/pprof/block?debug=1"} {
 		if code, _, err := httpGet("http://" + addr.String() + path); err != nil || code != http.StatusOK {
 			t.Errorf("GET %s = %d, %v", path, code, err)
+		}
+	}
+}
+
+// TestEmptyFileIsRefused: a file caught while being rewritten in place
+// (empty) is refused, not served as a configuration without listeners.
+func TestEmptyFileIsRefused(t *testing.T) {
+	for _, doc := range []string{"", " \n\t\n"} {
+		if _, err := parse([]byte(doc)); !errors.Is(err, errEmptyFile) {
+			t.Errorf("parse(%q) = %v, want errEmptyFile", doc, err)
 		}
 	}
 }

@@ -124,6 +124,7 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 		Scheme:     mgr.GetScheme(),
 		Recorder:   mgr.GetEventRecorder(endpoints.ControllerName),
 		Tailnets:   tailnets,
+		OperatorID: opts.OperatorID,
 		APIReader:  mgr.GetAPIReader(),
 		ProxyImage: opts.ProxyImage,
 	}).SetupWithManager(mgr); err != nil {

@@ -30,7 +30,9 @@ func PodDisruptionBudgetName(pool string) string { return pool + "-proxy" }
 // PodName is the name of the machine with the given ordinal.
 func PodName(pool string, ordinal int) string { return fmt.Sprintf("%s-%d", pool, ordinal) }
 
-// AuthKeySecretName holds the auth key minted once for a machine.
+// AuthKeySecretName holds the auth key minted once for a machine, and
+// what the operator knows of the machine's identity in the tailnet. The
+// operator is its only writer; the machine may only read it.
 func AuthKeySecretName(pod string) string { return pod + "-authkey" }
 
 // StateSecretName holds a machine's tailnet state (Tailscale's Kubernetes
@@ -46,6 +48,20 @@ const (
 	// AuthKeyExpiresKey is when the auth key stops admitting machines
 	// (RFC 3339), so that a key that expired unused is replaced.
 	AuthKeyExpiresKey = "authkey-expires"
+	// HostnameKey is the machine's tailnet hostname (MachineHostname),
+	// chosen by the operator when it mints the key and never changed; the
+	// machine joins under it.
+	HostnameKey = "hostname"
+	// AuthKeyCreatedKey is when the API created the key (RFC 3339, the
+	// API's clock): the machine's device cannot be older.
+	AuthKeyCreatedKey = "authkey-created"
+	// AuthKeyTagsKey are the key's tags, comma-separated: the tags its
+	// device was created with.
+	AuthKeyTagsKey = "authkey-tags"
+	// DeviceIDKey is the machine's device, as the operator found it in the
+	// API (never as the machine reports it: its state Secret is the
+	// machine's to write).
+	DeviceIDKey = "device-id"
 	// StatusKey is the key of the machine's report in its state Secret.
 	StatusKey = "tsgw-status"
 	// ConfigKey is the key of the proxy configuration in the ConfigMap.

@@ -74,6 +74,7 @@ func fromV2Device(d tailscale.Device) Device {
 		ID: d.ID, NodeID: d.NodeID, Name: d.Name, Hostname: d.Hostname,
 		Addresses: slices.Clone(d.Addresses), Tags: slices.Clone(d.Tags),
 		ConnectedToControl: d.ConnectedToControl, Authorized: d.Authorized,
+		Created: d.Created.Time,
 	}
 	if d.LastSeen != nil {
 		out.LastSeen = d.LastSeen.Time

@@ -58,6 +58,8 @@ type Device struct {
 	Hostname  string
 	Addresses []string
 	Tags      []string
+	// Created is when the device joined the tailnet (zero if unknown).
+	Created time.Time
 	// LastSeen is zero while the device is connected to control.
 	LastSeen           time.Time
 	ConnectedToControl bool

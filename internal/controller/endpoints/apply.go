@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"context"
+	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 )
 
 // Why not server-side apply: an apply request goes to the API server on
@@ -44,8 +46,9 @@ type applier struct {
 }
 
 // ensure creates desired, or updates the existing object when a field the
-// builder sets differs. It adopts an orphan but never takes over an object
-// another controller owns (controllerutil.AlreadyOwnedError).
+// builder sets differs. An existing object that is not the pool's is
+// adopted only when it carries our managed-by label and no other
+// controller; anything else is left untouched (a *TakenError).
 func ensure[T client.Object](ctx context.Context, a applier, k kind[T], desired T) (controllerutil.OperationResult, error) {
 	actual := k.empty()
 	err := a.client.Get(ctx, client.ObjectKeyFromObject(desired), actual)
@@ -53,6 +56,9 @@ func ensure[T client.Object](ctx context.Context, a applier, k kind[T], desired 
 		return controllerutil.OperationResultCreated, a.client.Create(ctx, desired)
 	}
 	if err != nil {
+		return controllerutil.OperationResultNone, err
+	}
+	if err := checkAdoptable(actual, a.pool); err != nil {
 		return controllerutil.OperationResultNone, err
 	}
 	if metav1.IsControlledBy(actual, a.pool) && equality.Semantic.DeepDerivative(desired.GetLabels(), actual.GetLabels()) && k.upToDate(desired, actual) {
@@ -64,6 +70,32 @@ func ensure[T client.Object](ctx context.Context, a applier, k kind[T], desired 
 	mergeLabels(desired, actual)
 	k.copyOwned(desired, actual)
 	return controllerutil.OperationResultUpdated, a.client.Update(ctx, actual)
+}
+
+// TakenError says an object of a name the pool needs exists and is not
+// the pool's to take.
+type TakenError struct {
+	Why string
+}
+
+func (e *TakenError) Error() string {
+	return fmt.Sprintf("already exists and %s; it is left untouched: delete or rename it, or give the TailscaleEndpoints another name", e.Why)
+}
+
+// checkAdoptable says whether an existing object may be made the pool's:
+// it is already, or it carries our managed-by label and no controller
+// (say, left by an earlier pool of the name deleted with orphaning).
+func checkAdoptable(obj client.Object, ep *gatewayv1alpha1.TailscaleEndpoints) error {
+	if metav1.IsControlledBy(obj, ep) {
+		return nil
+	}
+	if owner := metav1.GetControllerOf(obj); owner != nil {
+		return &TakenError{Why: fmt.Sprintf("is controlled by %s %s", owner.Kind, owner.Name)}
+	}
+	if obj.GetLabels()[pool.LabelManagedBy] != pool.ManagedBy {
+		return &TakenError{Why: fmt.Sprintf("is not labelled %s=%s", pool.LabelManagedBy, pool.ManagedBy)}
+	}
+	return nil
 }
 
 func mergeLabels(desired, actual client.Object) {

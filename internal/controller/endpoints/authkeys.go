@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -22,9 +24,14 @@ import (
 // admits nobody: it is revoked and replaced, and the machine's next start
 // reads the new one. It returns when the next unused key expires (zero:
 // none), for the caller to come back then.
-func (r *Reconciler) ensureAuthKeys(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, replicas map[int]*replica) (time.Duration, error) {
+func (r *Reconciler) ensureAuthKeys(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, inv *inventory, replicas map[int]*replica) (time.Duration, error) {
+	// No key for machines whose StatefulSet is someone else's.
+	if err := r.checkStatefulSet(ctx, ep); err != nil {
+		return 0, err
+	}
 	var next time.Duration
-	for i, pod := range podNames(ep) {
+	for i := range int(desiredReplicas(ep)) {
+		m := nameMachine(r.OperatorID, ep, i)
 		rep := replicas[i]
 		if rep != nil && rep.hasDevice() {
 			continue
@@ -38,45 +45,47 @@ func (r *Reconciler) ensureAuthKeys(ctx context.Context, ep *gatewayv1alpha1.Tai
 				}
 				continue
 			}
-			if err := r.dropExpiredKey(ctx, ep, api, pod, rep.authKey); err != nil {
-				return 0, fmt.Errorf("expired auth key for %s: %w", pod, err)
+			if err := r.dropExpiredKey(ctx, ep, inv, rep); err != nil {
+				return 0, fmt.Errorf("expired auth key for %s: %w", m.pod, err)
 			}
 		}
-		if err := r.mintAuthKey(ctx, ep, api, pod); err != nil {
-			return 0, fmt.Errorf("auth key for %s: %w", pod, err)
+		if err := r.mintAuthKey(ctx, ep, inv.api, m); err != nil {
+			return 0, fmt.Errorf("auth key for %s: %w", m.pod, err)
 		}
 	}
 	return next, nil
 }
 
-// dropExpiredKey revokes an expired, unused key and deletes its Secret.
-func (r *Reconciler) dropExpiredKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, pod string, sec *corev1.Secret) error {
-	if id := string(sec.Data[pool.AuthKeyIDKey]); id != "" {
-		if err := revokeAuthKey(ctx, api, id); err != nil {
-			return err
-		}
+// dropExpiredKey revokes an expired, unused key (when the API confirms it
+// is the machine's) and deletes its Secret.
+func (r *Reconciler) dropExpiredKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, inv *inventory, rep *replica) error {
+	id, known := identityOf(rep.authKey)
+	if _, err := r.revokeOwnKey(ctx, ep, inv, rep, id, known); err != nil {
+		return err
 	}
+	sec := rep.authKey
 	if err := r.Client.Delete(ctx, sec, client.Preconditions{UID: &sec.UID}); client.IgnoreNotFound(err) != nil {
 		return err
 	}
 	r.warning(ep, EventAuthKeyExpired, "ReplaceAuthKey",
-		"the auth key of machine %s expired before the machine joined; minting a new one", pod)
+		"the auth key of machine %s expired before the machine joined; minting a new one", rep.pod)
 	return nil
 }
 
-func (r *Reconciler) mintAuthKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, pod string) error {
+func (r *Reconciler) mintAuthKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, m machineName) error {
+	pod := m.pod
 	// The cache may not show a Secret written moments ago: ask the API server.
 	needed, err := r.needsAuthKey(ctx, ep, pod)
 	if err != nil || !needed {
 		return err
 	}
-	key, err := api.CreateAuthKey(ctx, authKeyRequest(ep, pod))
+	key, err := api.CreateAuthKey(ctx, authKeyRequest(r.OperatorID, ep, m))
 	if err != nil {
 		return fmt.Errorf("minting an auth key for machine %s: %w", pod, err)
 	}
-	log.FromContext(ctx).Info("minted auth key", "pod", pod, "keyID", key.ID)
+	log.FromContext(ctx).Info("minted auth key", "pod", pod, "keyID", key.ID, "hostname", m.hostname)
 	key.Expires = localExpiry(key, r.now())
-	if err := r.Client.Create(ctx, AuthKeySecret(ep, pod, key)); err != nil {
+	if err := r.Client.Create(ctx, authKeySecret(ep, m, key)); err != nil {
 		// A key nobody holds must not stay valid.
 		if revokeErr := api.DeleteAuthKey(ctx, key.ID); revokeErr != nil {
 			log.FromContext(ctx).Error(revokeErr, "revoking an auth key that could not be stored", "pod", pod, "keyID", key.ID)
@@ -87,12 +96,38 @@ func (r *Reconciler) mintAuthKey(ctx context.Context, ep *gatewayv1alpha1.Tailsc
 	return nil
 }
 
+// checkStatefulSet fails with a *TakenError when a StatefulSet of the
+// pool's name exists that the pool may not adopt.
+func (r *Reconciler) checkStatefulSet(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints) error {
+	name := pool.StatefulSetName(ep.Name)
+	sts := &appsv1.StatefulSet{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: name}, sts)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err == nil {
+		err = checkAdoptable(sts, ep)
+	}
+	if err != nil {
+		return fmt.Errorf("StatefulSet %s: %w", name, err)
+	}
+	return nil
+}
+
 // needsAuthKey reads the replica's Secrets from the API server: a key is
-// needed only if there is no key Secret and the state shows no device.
+// needed only if there is no key Secret and the state shows no device. A
+// key Secret of the name that the pool does not control is someone
+// else's: never used, never adopted (it holds a credential).
 func (r *Reconciler) needsAuthKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, pod string) (bool, error) {
 	authKey, err := r.liveSecret(ctx, ep.Namespace, pool.AuthKeySecretName(pod))
-	if err != nil || authKey != nil {
+	if err != nil {
 		return false, err
+	}
+	if authKey != nil {
+		if !metav1.IsControlledBy(authKey, ep) {
+			return false, fmt.Errorf("Secret %s: %w", authKey.Name, &TakenError{Why: "is not the pool's"})
+		}
+		return false, nil
 	}
 	state, err := r.liveSecret(ctx, ep.Namespace, pool.StateSecretName(pod))
 	if err != nil {

@@ -18,6 +18,12 @@ const (
 	EventReleased       = "TailnetCleanedUp"
 	EventTailnetGone    = "TailnetGone"
 	EventCleanupBlocked = "CleanupBlocked"
+	// EventDeviceNotOwned: a device could not be proven the machine's, so
+	// it was not deleted.
+	EventDeviceNotOwned = "DeviceNotOwned"
+	// EventAuthKeyNotOwned: a key could not be proven the machine's, so it
+	// was not revoked.
+	EventAuthKeyNotOwned = "AuthKeyNotOwned"
 )
 
 func (r *Reconciler) normal(ep *gatewayv1alpha1.TailscaleEndpoints, reason, action, note string, args ...any) {

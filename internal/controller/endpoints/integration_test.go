@@ -53,6 +53,8 @@ type lab struct {
 	emu *apiemulator.Server
 	api tsapi.Client // the test's own view of the tailnet
 	log *writeLog
+	// operatorID of the controller under test.
+	operatorID string
 	// ahead moves the controller's clock forward (auth key expiry).
 	ahead atomic.Int64
 }
@@ -61,11 +63,18 @@ func (l *lab) now() time.Time { return time.Now().Add(time.Duration(l.ahead.Load
 
 func startLab(t *testing.T) *lab {
 	t.Helper()
-	env := kubetest.Start(t)
 	emu := apiemulator.New(apiemulator.Options{ClientID: clientID, ClientSecret: clientSecret, TailnetDomain: domain})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	l := &lab{env: env, c: env.Client, emu: emu}
+	return startCluster(t, emu, srv.URL, "operator-a")
+}
+
+// startCluster starts another API server with its own operator on the
+// same tailnet, as a second cluster sharing it would.
+func startCluster(t *testing.T, emu *apiemulator.Server, apiURL, operatorID string) *lab {
+	t.Helper()
+	env := kubetest.Start(t)
+	l := &lab{env: env, c: env.Client, emu: emu, operatorID: operatorID}
 	env.Namespace(t, operatorNS)
 	env.Namespace(t, poolNS)
 	l.create(t, &corev1.Secret{
@@ -74,9 +83,9 @@ func startLab(t *testing.T) *lab {
 	})
 	l.create(t, &gatewayv1alpha1.TailscaleTailnet{
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec:       gatewayv1alpha1.TailscaleTailnetSpec{APIBaseURL: srv.URL, OAuthSecretRef: gatewayv1alpha1.SecretReference{Name: "oauth"}},
+		Spec:       gatewayv1alpha1.TailscaleTailnetSpec{APIBaseURL: apiURL, OAuthSecretRef: gatewayv1alpha1.SecretReference{Name: "oauth"}},
 	})
-	api, err := tsapi.New(tsapi.Config{BaseURL: srv.URL, ClientID: clientID, ClientSecret: clientSecret})
+	api, err := tsapi.New(tsapi.Config{BaseURL: apiURL, ClientID: clientID, ClientSecret: clientSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +112,7 @@ func (l *lab) startController(t *testing.T) {
 	r := &Reconciler{
 		Client:     l.log,
 		Tailnets:   tailnet.NewClients(mgr.GetClient(), operatorNS, "lab"),
+		OperatorID: l.operatorID,
 		ProxyImage: "tsgw-proxy:test",
 		RetryDelay: 300 * time.Millisecond,
 		Now:        l.now,
@@ -175,11 +185,32 @@ func (l *lab) updatePool(t *testing.T, name string, change func(*gatewayv1alpha1
 	}
 }
 
-// report writes what a running machine would write into its state Secret.
+// join does what a machine does when it joins the tailnet with the key
+// in its auth key Secret: a device under the hostname the operator chose,
+// with the key's tags, created now.
+func (l *lab) join(t *testing.T, pod, deviceID string) string {
+	t.Helper()
+	sec := &corev1.Secret{}
+	eventually(t, "auth key Secret of "+pod, func() error { return l.exists(sec, pool.AuthKeySecretName(pod)) })
+	hostname := string(sec.Data[pool.HostnameKey])
+	l.emu.AddDevice(apiemulator.Device{ID: "id-" + deviceID, NodeID: deviceID, Hostname: hostname, Name: hostname + "." + domain,
+		Tags: strings.Split(string(sec.Data[pool.AuthKeyTagsKey]), ","), Addresses: []string{"100.64.0.1"}, Created: time.Now()})
+	return hostname
+}
+
+// report joins the machine and writes what it would write into its
+// state Secret.
 func (l *lab) report(t *testing.T, pod, deviceID string) {
 	t.Helper()
-	l.emu.AddDevice(apiemulator.Device{ID: "id-" + deviceID, NodeID: deviceID, Hostname: pod, Name: pod + "." + domain, Tags: []string{"tag:web"}, Addresses: []string{"100.64.0.1"}})
-	raw, _ := json.Marshal(pool.MachineStatus{DeviceID: deviceID, Hostname: pod, FQDN: pod + "." + domain, TailnetIPs: []string{"100.64.0.1"}, Ready: true, Updated: time.Now()})
+	hostname := l.join(t, pod, deviceID)
+	l.writeReport(t, pod, pool.MachineStatus{DeviceID: deviceID, Hostname: hostname, FQDN: hostname + "." + domain, TailnetIPs: []string{"100.64.0.1"}, Ready: true, Updated: time.Now()})
+}
+
+// writeReport writes a machine's report into its state Secret, as the
+// machine (or anyone who can write that Secret) may.
+func (l *lab) writeReport(t *testing.T, pod string, st pool.MachineStatus) {
+	t.Helper()
+	raw, _ := json.Marshal(st)
 	name := pool.StateSecretName(pod)
 	eventually(t, "state Secret of "+pod, func() error { return l.exists(&corev1.Secret{}, name) })
 	// The controller writes the Secret too (its labels and owner).
@@ -307,7 +338,8 @@ func TestPoolLifecycle(t *testing.T) {
 		l.report(t, "web-1", "n1")
 		eventually(t, "two ready machines", func() error {
 			st := l.pool(t, "web").Status
-			if st.ReadyReplicas != 2 || len(st.Machines) != 2 || st.Machines[1].DeviceID != "n1" || st.Machines[0].FQDN != "web-0."+domain {
+			if st.ReadyReplicas != 2 || len(st.Machines) != 2 || st.Machines[1].DeviceID != "n1" ||
+				st.Machines[0].FQDN != pool.MachineHostname("operator-a", poolNS, "web", 0)+"."+domain {
 				return fmt.Errorf("status %+v", st)
 			}
 			return nil

@@ -36,16 +36,35 @@ func (r *replica) report() (pool.MachineStatus, bool) {
 	return s, true
 }
 
-// deviceID is the machine's device in the tailnet, or "".
-func (r *replica) deviceID() string {
+// reportedDevice is the device the machine says it is, or "". The
+// machine writes its own report: this is a hint, never proof.
+func (r *replica) reportedDevice() string {
 	s, _ := r.report()
 	return s.DeviceID
+}
+
+// recordedDevice is the machine's device as the operator found it in the
+// API (see identity.go), or "".
+func (r *replica) recordedDevice() string {
+	if r == nil || r.authKey == nil {
+		return ""
+	}
+	return string(r.authKey.Data[pool.DeviceIDKey])
+}
+
+// hostname is the machine's name in the tailnet, or "" before its key.
+func (r *replica) hostname() string {
+	if r == nil || r.authKey == nil {
+		return ""
+	}
+	return string(r.authKey.Data[pool.HostnameKey])
 }
 
 // hasDevice reports whether the machine has joined the tailnet, so that
 // a new auth key would only create a second device.
 func (r *replica) hasDevice() bool {
-	return r != nil && (r.deviceID() != "" || (r.state != nil && len(r.state.Data[currentProfileKey]) > 0))
+	return r != nil && (r.recordedDevice() != "" || r.reportedDevice() != "" ||
+		(r.state != nil && len(r.state.Data[currentProfileKey]) > 0))
 }
 
 // authKeyID is the ID of the machine's auth key, or "".

@@ -38,7 +38,7 @@ func TestProxyRoleIsolation(t *testing.T) {
 		create(RoleBinding(ep))
 		create(&corev1.ConfigMap{ObjectMeta: objectMeta(ep, pool.ConfigMapName(ep.Name))})
 		create(StateSecret(ep, pool.PodName(ep.Name, 0)))
-		create(AuthKeySecret(ep, pool.PodName(ep.Name, 0), tsapi.AuthKey{ID: "k-" + ep.Name, Key: tsapi.NewSecret("tskey-auth-x")}))
+		create(authKeySecret(ep, nameMachine("op", ep, 0), tsapi.AuthKey{ID: "k-" + ep.Name, Key: tsapi.NewSecret("tskey-auth-x")}))
 	}
 
 	cfg := rest.CopyConfig(env.Config)

@@ -36,6 +36,10 @@ type Reconciler struct {
 	Scheme   *runtime.Scheme
 	Recorder events.EventRecorder
 	Tailnets tailnet.Resolver
+	// OperatorID identifies this operator among those sharing a tailnet:
+	// it makes the machines' hostnames unique (pool.MachineHostname) and
+	// is named in their auth keys' descriptions.
+	OperatorID string
 	// APIReader reads around the cache before an auth key is minted, so a
 	// cache that lags the reconciler's own writes never mints a second
 	// key. Nil means the manager's API reader.
@@ -100,18 +104,21 @@ func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndp
 	var keyExpires time.Duration
 	if tnErr == nil {
 		// Keys before the StatefulSet, so new pods find theirs at start.
-		keyExpires, obs.authKeyErr = r.ensureAuthKeys(ctx, ep, api, replicas)
+		inv := &inventory{api: api}
+		keyExpires, obs.authKeyErr = r.ensureAuthKeys(ctx, ep, inv, replicas)
+		obs.recordErr = r.recordDevices(ctx, inv, replicas)
 		waiting, scaleErr = r.removeExtraReplicas(ctx, ep, api, replicas)
 	}
 	obs.applyErr = r.ensureObjects(ctx, ep)
 	problem, backendErr := r.resolveBackend(ctx, ep)
 	obs.backend = problem
 	statusErr := r.updateStatus(ctx, ep, obs)
-	if err := errors.Join(obs.applyErr, obs.authKeyErr, scaleErr, backendErr, statusErr); err != nil {
+	if err := errors.Join(retriable(obs.applyErr), retriable(obs.authKeyErr), obs.recordErr, scaleErr, backendErr, statusErr); err != nil {
 		return ctrl.Result{}, err
 	}
 	switch {
-	case tnErr != nil:
+	case tnErr != nil, obs.applyErr != nil:
+		// An object in the way is not watched: look again later.
 		return ctrl.Result{RequeueAfter: r.retryDelay()}, nil
 	case waiting:
 		return ctrl.Result{RequeueAfter: podGoneDelay}, nil
@@ -119,6 +126,23 @@ func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndp
 		return ctrl.Result{RequeueAfter: keyExpires}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// retriable drops from err what a retry cannot fix (a *TakenError: the
+// user must act, and the status says so), so that it is not retried with
+// backoff and logged as a failure.
+func retriable(err error) error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var keep []error
+		for _, e := range joined.Unwrap() {
+			keep = append(keep, retriable(e))
+		}
+		return errors.Join(keep...)
+	}
+	if _, taken := errors.AsType[*TakenError](err); taken {
+		return nil
+	}
+	return err
 }
 
 func (r *Reconciler) now() time.Time {

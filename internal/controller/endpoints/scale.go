@@ -23,6 +23,7 @@ const podGoneDelay = 5 * time.Second
 // their key is revoked, and their Secrets are deleted. waiting is true
 // while a pod is still stopping (it may still use its state).
 func (r *Reconciler) removeExtraReplicas(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, replicas map[int]*replica) (waiting bool, err error) {
+	inv := &inventory{api: api}
 	for _, ordinal := range extraOrdinals(ep, replicas) {
 		rep := replicas[ordinal]
 		running, err := r.podExists(ctx, ep.Namespace, rep.pod)
@@ -33,7 +34,7 @@ func (r *Reconciler) removeExtraReplicas(ctx context.Context, ep *gatewayv1alpha
 			waiting = true
 			continue
 		}
-		if err := r.removeReplica(ctx, api, rep); err != nil {
+		if err := r.removeReplica(ctx, ep, inv, rep); err != nil {
 			return waiting, fmt.Errorf("removing machine %s: %w", rep.pod, err)
 		}
 		r.normal(ep, EventReplicaRemoved, "Scale", "removed machine %s: its device, auth key and Secrets are gone", rep.pod)
@@ -56,16 +57,9 @@ func extraOrdinals(ep *gatewayv1alpha1.TailscaleEndpoints, replicas map[int]*rep
 
 // removeReplica works in an order that can be repeated after any failure:
 // the tailnet first, while the Secrets still hold the IDs.
-func (r *Reconciler) removeReplica(ctx context.Context, api tsapi.Client, rep *replica) error {
-	if id := rep.deviceID(); id != "" {
-		if err := deleteDevice(ctx, api, id); err != nil {
-			return err
-		}
-	}
-	if id := rep.authKeyID(); id != "" {
-		if err := revokeAuthKey(ctx, api, id); err != nil {
-			return err
-		}
+func (r *Reconciler) removeReplica(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, inv *inventory, rep *replica) error {
+	if _, _, err := r.release(ctx, ep, inv, rep); err != nil {
+		return err
 	}
 	for _, s := range []*corev1.Secret{rep.authKey, rep.state} {
 		if s == nil {

@@ -1,6 +1,8 @@
 package endpoints
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,19 +13,45 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
 
-// AuthKeySecret holds the auth key minted once for one machine, and the
-// key's ID so that it can be revoked when the machine goes away.
-func AuthKeySecret(ep *gatewayv1alpha1.TailscaleEndpoints, pod string, key tsapi.AuthKey) *corev1.Secret {
+// machineName is who one replica of a pool is: its pod, and the name its
+// machine has in the tailnet.
+type machineName struct {
+	ordinal  int
+	pod      string
+	hostname string
+}
+
+// nameMachine names the pool's replica with the given ordinal; operatorID
+// makes its hostname unique among the clusters sharing the tailnet.
+func nameMachine(operatorID string, ep *gatewayv1alpha1.TailscaleEndpoints, ordinal int) machineName {
+	return machineName{
+		ordinal:  ordinal,
+		pod:      pool.PodName(ep.Name, ordinal),
+		hostname: pool.MachineHostname(operatorID, ep.Namespace, ep.Name, ordinal),
+	}
+}
+
+// authKeySecret holds the auth key minted once for one machine, the key's
+// ID so that it can be revoked when the machine goes away, and what ties
+// the machine's device to it (hostname, the key's tags and creation time).
+// The device's ID is added once the operator has found it in the API.
+func authKeySecret(ep *gatewayv1alpha1.TailscaleEndpoints, m machineName, key tsapi.AuthKey) *corev1.Secret {
 	sec := &corev1.Secret{
-		ObjectMeta: objectMeta(ep, pool.AuthKeySecretName(pod)),
+		ObjectMeta: objectMeta(ep, pool.AuthKeySecretName(m.pod)),
 		Type:       corev1.SecretTypeOpaque,
 		Data: map[string][]byte{
-			pool.AuthKeyKey:   []byte(key.Key.Reveal()),
-			pool.AuthKeyIDKey: []byte(key.ID),
+			pool.AuthKeyKey:     []byte(key.Key.Reveal()),
+			pool.AuthKeyIDKey:   []byte(key.ID),
+			pool.HostnameKey:    []byte(m.hostname),
+			pool.AuthKeyTagsKey: []byte(joinTags(key.Tags)),
 		},
 	}
 	if !key.Expires.IsZero() {
 		sec.Data[pool.AuthKeyExpiresKey] = []byte(key.Expires.UTC().Format(time.RFC3339))
+	}
+	if !key.Created.IsZero() {
+		// Seconds, rounded down: a device is never older than this.
+		sec.Data[pool.AuthKeyCreatedKey] = []byte(key.Created.UTC().Format(time.RFC3339))
 	}
 	return sec
 }
@@ -45,26 +73,51 @@ func StateSecret(ep *gatewayv1alpha1.TailscaleEndpoints, pod string) *corev1.Sec
 }
 
 // authKeyRequest asks for a key carrying the pool's tags. The description
-// lets an administrator tell which machine a key was for.
-func authKeyRequest(ep *gatewayv1alpha1.TailscaleEndpoints, pod string) tsapi.AuthKeyRequest {
+// lets an administrator tell which operator, namespace, pool and replica a
+// key was for, and lets the operator confirm a key is its own before it
+// revokes it.
+func authKeyRequest(operatorID string, ep *gatewayv1alpha1.TailscaleEndpoints, m machineName) tsapi.AuthKeyRequest {
 	tags := make([]string, 0, len(ep.Spec.Tags))
 	for _, t := range ep.Spec.Tags {
 		tags = append(tags, string(t))
 	}
-	return tsapi.AuthKeyRequest{Tags: tags, Description: keyDescription(ep.Namespace, pod)}
+	return tsapi.AuthKeyRequest{Tags: tags, Description: keyDescription(operatorID, ep.Namespace, ep.Name, m.ordinal)}
 }
 
 // maxDescription is the longest key description the Tailscale API takes.
 const maxDescription = 50
 
-// keyDescription is "tsgw <namespace> <pod>" kept to the letters, digits,
-// dashes and spaces the Tailscale API accepts in a description.
-func keyDescription(namespace, pod string) string {
-	d := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+// keyDescription is "tsgw <operator> <namespace> <pool> <ordinal>", kept
+// to the letters, digits, dashes and spaces the Tailscale API accepts in
+// a description. When it is too long, the longest of operator, namespace
+// and pool is cut first; the ordinal is always whole.
+func keyDescription(operatorID, namespace, poolName string, ordinal int) string {
+	parts := []string{descriptionWord(operatorID), descriptionWord(namespace), descriptionWord(poolName)}
+	fixed := len("tsgw ") + len(" ") + len(strconv.Itoa(ordinal)) + 2 // the spaces between the parts
+	for fixed+len(parts[0])+len(parts[1])+len(parts[2]) > maxDescription {
+		longest := 0
+		for i := range parts {
+			if len(parts[i]) > len(parts[longest]) {
+				longest = i
+			}
+		}
+		parts[longest] = parts[longest][:len(parts[longest])-1]
+	}
+	return "tsgw " + strings.Join(parts, " ") + " " + strconv.Itoa(ordinal)
+}
+
+func descriptionWord(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
 			return r
 		}
 		return '-'
-	}, "tsgw "+namespace+" "+pod)
-	return d[:min(len(d), maxDescription)]
+	}, s)
+}
+
+// joinTags is how a key's tags are kept in its Secret: sorted, comma-separated.
+func joinTags(tags []string) string {
+	sorted := slices.Clone(tags)
+	slices.Sort(sorted)
+	return strings.Join(sorted, ",")
 }

@@ -24,7 +24,9 @@ type observation struct {
 	tailnetErr error
 	applyErr   error
 	authKeyErr error
-	backend    *backend.Problem
+	// recordErr: a joined machine's device could not be looked up.
+	recordErr error
+	backend   *backend.Problem
 }
 
 // desiredStatus computes the pool's status from scratch. Only the
@@ -45,12 +47,14 @@ func desiredStatus(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) gate
 }
 
 func machineOf(pod string, r *replica) gatewayv1alpha1.Machine {
-	m := gatewayv1alpha1.Machine{Name: pod}
+	// Name and device as the operator decided and found them; the rest as
+	// the machine reports it.
+	m := gatewayv1alpha1.Machine{Name: pod, Hostname: r.hostname(), DeviceID: r.recordedDevice()}
 	rep, ok := r.report()
 	if !ok {
 		return m
 	}
-	m.Hostname, m.FQDN, m.DeviceID, m.Ready = rep.Hostname, rep.FQDN, rep.DeviceID, rep.Ready
+	m.FQDN, m.Ready = rep.FQDN, rep.Ready
 	m.TailnetIPs = rep.TailnetIPs
 	if !rep.Updated.IsZero() {
 		m.LastSeen = &metav1.Time{Time: rep.Updated.UTC().Truncate(lastSeenResolution)}
@@ -65,9 +69,11 @@ func readyCondition(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) met
 	case obs.tailnetErr != nil:
 		c.Reason, c.Message = tailnetReason(obs.tailnetErr), obs.tailnetErr.Error()
 	case obs.applyErr != nil:
-		c.Reason, c.Message = gatewayv1alpha1.ReasonApplyFailed, obs.applyErr.Error()
+		c.Reason, c.Message = applyReason(obs.applyErr), obs.applyErr.Error()
 	case obs.authKeyErr != nil:
 		c.Reason, c.Message = gatewayv1alpha1.ReasonAuthKeyFailed, obs.authKeyErr.Error()
+	case obs.recordErr != nil:
+		c.Reason, c.Message = gatewayv1alpha1.ReasonAPIError, obs.recordErr.Error()
 	case obs.backend != nil:
 		c.Reason, c.Message = obs.backend.Reason, obs.backend.Message
 	default:
@@ -75,6 +81,15 @@ func readyCondition(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) met
 		c.Message = fmt.Sprintf("%d machine(s) provisioned", desiredReplicas(ep))
 	}
 	return c
+}
+
+// applyReason tells an object of the pool's name that is not the pool's
+// (the user must act) from a failed write (which a retry may fix).
+func applyReason(err error) string {
+	if _, taken := errors.AsType[*TakenError](err); taken {
+		return gatewayv1alpha1.ReasonConflict
+	}
+	return gatewayv1alpha1.ReasonApplyFailed
 }
 
 // tailnetReason is the typed reason of a tailnet error.

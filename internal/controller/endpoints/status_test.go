@@ -15,7 +15,6 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
-	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
 
 func stateWith(t *testing.T, pod string, st pool.MachineStatus) corev1.Secret {
@@ -70,14 +69,18 @@ func TestDesiredStatus(t *testing.T) {
 	ep := samplePool(3)
 	ep.Generation = 4
 	seen := time.Date(2026, 5, 1, 12, 30, 45, 123, time.UTC)
-	s0 := stateWith(t, "web-0", pool.MachineStatus{DeviceID: "n0", Hostname: "web-0", FQDN: "web-0.tail1234.ts.net", TailnetIPs: []string{"100.64.0.1"}, Ready: true, Updated: seen})
-	s1 := stateWith(t, "web-1", pool.MachineStatus{DeviceID: "n1", Hostname: "web-1", Ready: false, Updated: seen})
-	obs := observation{replicas: replicasFromSecrets(ep, []corev1.Secret{s0, s1})}
+	s0 := stateWith(t, "web-0", pool.MachineStatus{DeviceID: "n0", Hostname: "web-0-prod-a", FQDN: "web-0-prod-a.tail1234.ts.net", TailnetIPs: []string{"100.64.0.1"}, Ready: true, Updated: seen})
+	k0 := corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "web-0-authkey"}, Data: map[string][]byte{pool.HostnameKey: []byte("web-0-prod-a"), pool.DeviceIDKey: []byte("n0")}}
+	// web-1's report names a device the operator has not found for it:
+	// the status does not take the machine's word for it.
+	s1 := stateWith(t, "web-1", pool.MachineStatus{DeviceID: "n1", Hostname: "web-1-prod-a", Ready: false, Updated: seen})
+	k1 := corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "web-1-authkey"}, Data: map[string][]byte{pool.HostnameKey: []byte("web-1-prod-a")}}
+	obs := observation{replicas: replicasFromSecrets(ep, []corev1.Secret{s0, k0, s1, k1})}
 
 	st := desiredStatus(ep, obs)
 	want := []gatewayv1alpha1.Machine{
-		{Name: "web-0", Hostname: "web-0", FQDN: "web-0.tail1234.ts.net", TailnetIPs: []string{"100.64.0.1"}, DeviceID: "n0", Ready: true, LastSeen: &metav1.Time{Time: time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC)}},
-		{Name: "web-1", Hostname: "web-1", DeviceID: "n1", LastSeen: &metav1.Time{Time: time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC)}},
+		{Name: "web-0", Hostname: "web-0-prod-a", FQDN: "web-0-prod-a.tail1234.ts.net", TailnetIPs: []string{"100.64.0.1"}, DeviceID: "n0", Ready: true, LastSeen: &metav1.Time{Time: time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC)}},
+		{Name: "web-1", Hostname: "web-1-prod-a", LastSeen: &metav1.Time{Time: time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC)}},
 		{Name: "web-2"},
 	}
 	if diff := cmp.Diff(want, st.Machines); diff != "" {
@@ -109,6 +112,7 @@ func TestReadyConditionReasons(t *testing.T) {
 		{observation{tailnetErr: fmt.Errorf("boom")}, gatewayv1alpha1.ReasonTailnetNotReady},
 		{observation{applyErr: fmt.Errorf("boom"), backend: &backend.Problem{Reason: gatewayv1alpha1.ReasonServiceNotFound}}, gatewayv1alpha1.ReasonApplyFailed},
 		{observation{authKeyErr: fmt.Errorf("boom")}, gatewayv1alpha1.ReasonAuthKeyFailed},
+		{observation{recordErr: fmt.Errorf("boom")}, gatewayv1alpha1.ReasonAPIError},
 		{observation{backend: &backend.Problem{Reason: gatewayv1alpha1.ReasonNoReadyEndpoints, Message: "m"}}, gatewayv1alpha1.ReasonNoReadyEndpoints},
 	} {
 		st := desiredStatus(ep, tc.obs)
@@ -122,17 +126,5 @@ func assertCondition(t *testing.T, st gatewayv1alpha1.TailscaleEndpointsStatus, 
 	c := meta.FindStatusCondition(st.Conditions, typ)
 	if c == nil || c.Status != status || c.Reason != reason {
 		t.Errorf("condition %s = %+v, want %s/%s", typ, c, status, reason)
-	}
-}
-
-func TestDevicesOfMachines(t *testing.T) {
-	devices := []tsapi.Device{
-		{ID: "1", NodeID: "n1", Hostname: "web-0", Tags: []string{"tag:web", "tag:k8s-proxy"}},
-		{ID: "2", NodeID: "n2", Hostname: "web-0", Tags: []string{"tag:web"}},                  // lacks a tag
-		{ID: "3", NodeID: "n3", Hostname: "web-9", Tags: []string{"tag:web", "tag:k8s-proxy"}}, // not ours
-	}
-	got := devicesOfMachines(devices, map[string]bool{"web-0": true}, samplePool(1).Spec.Tags)
-	if !cmp.Equal(got, []string{"n1"}) {
-		t.Errorf("got %v", got)
 	}
 }

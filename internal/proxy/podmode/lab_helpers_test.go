@@ -57,6 +57,11 @@ func createVIPService(t *testing.T, emu *apiemulator.Server, name string) {
 	}
 }
 
+// tailnetHostname is the hostname the operator would choose for a pod:
+// not the pod's name, so the tests prove the proxy joins under the one in
+// its auth key Secret.
+func tailnetHostname(pod string) string { return pod + "-tn" }
+
 // podObjects creates what the operator creates for one machine: its auth
 // key Secret, its (empty) state Secret, and a ServiceAccount whose Role
 // allows exactly what the proxy may do. It returns a client acting as that
@@ -66,7 +71,7 @@ func podObjects(t *testing.T, env *kubetest.Env, ns, poolName, pod string) kuber
 	sa := pool.ServiceAccountName(poolName)
 	objs := []client.Object{
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pool.AuthKeySecretName(pod)},
-			Data: map[string][]byte{pool.AuthKeyKey: []byte("tskey-auth-lab-" + pod)}},
+			Data: map[string][]byte{pool.AuthKeyKey: []byte("tskey-auth-lab-" + pod), pool.HostnameKey: []byte(tailnetHostname(pod))}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pool.StateSecretName(pod)}},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sa}},
 		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sa}, Rules: []rbacv1.PolicyRule{

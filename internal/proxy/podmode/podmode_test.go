@@ -294,7 +294,7 @@ func checkReport(t *testing.T, ctx context.Context, env *kubetest.Env, m *machin
 		if len(data) < 2 {
 			return fmt.Errorf("state Secret keys %v: want the tailnet state beside %s", keys(data), pool.StatusKey)
 		}
-		if st.DeviceID == "" || st.Hostname != m.pod || !strings.HasPrefix(st.FQDN, m.pod+".") || !st.Ready {
+		if st.DeviceID == "" || st.Hostname != tailnetHostname(m.pod) || !strings.HasPrefix(st.FQDN, tailnetHostname(m.pod)+".") || !st.Ready {
 			return fmt.Errorf("report %+v", st)
 		}
 		if n := len(st.Services["svc:demo:80"].Backends); n != 2 {

@@ -31,7 +31,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("tailnet state: %w", err)
 	}
-	authKey, err := readAuthKey(ctx, opts.Kube, id.Namespace, id.Pod)
+	authKey, hostname, err := readAuthKey(ctx, opts.Kube, id.Namespace, id.Pod)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	if err := m.join(ctx, nodeOptions{
-		Hostname: id.Pod, AuthKey: authKey, Tailnet: *cfg.Tailnet,
+		Hostname: hostname, AuthKey: authKey, Tailnet: *cfg.Tailnet,
 		Store: store, Dir: opts.StateDir, Log: log,
 	}); err != nil {
 		return err
@@ -57,18 +57,21 @@ func Run(ctx context.Context, opts Options) error {
 	return m.serve(ctx, first, cfg, versions)
 }
 
-// readAuthKey reads the key minted for this machine. It is never logged.
-func readAuthKey(ctx context.Context, kube kubernetes.Interface, namespace, pod string) (string, error) {
+// readAuthKey reads the key minted for this machine, and the hostname the
+// operator chose for it (unique in the tailnet, unlike the pod's name).
+// The key is never logged.
+func readAuthKey(ctx context.Context, kube kubernetes.Interface, namespace, pod string) (key, hostname string, err error) {
 	name := pool.AuthKeySecretName(pod)
 	sec, err := kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return "", fmt.Errorf("auth key Secret %s: %w", name, err)
+		return "", "", fmt.Errorf("auth key Secret %s: %w", name, err)
 	}
-	key := string(sec.Data[pool.AuthKeyKey])
-	if key == "" {
-		return "", fmt.Errorf("auth key Secret %s has no %q", name, pool.AuthKeyKey)
+	for _, k := range []string{pool.AuthKeyKey, pool.HostnameKey} {
+		if len(sec.Data[k]) == 0 {
+			return "", "", fmt.Errorf("auth key Secret %s has no %q", name, k)
+		}
 	}
-	return key, nil
+	return string(sec.Data[pool.AuthKeyKey]), string(sec.Data[pool.HostnameKey]), nil
 }
 
 // firstConfig waits for a valid configuration: the node cannot join the

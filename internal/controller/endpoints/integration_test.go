@@ -55,6 +55,7 @@ type lab struct {
 	log *writeLog
 	// operatorID of the controller under test.
 	operatorID string
+	apiURL     string
 	// ahead moves the controller's clock forward (auth key expiry).
 	ahead atomic.Int64
 }
@@ -74,7 +75,7 @@ func startLab(t *testing.T) *lab {
 func startCluster(t *testing.T, emu *apiemulator.Server, apiURL, operatorID string) *lab {
 	t.Helper()
 	env := kubetest.Start(t)
-	l := &lab{env: env, c: env.Client, emu: emu, operatorID: operatorID}
+	l := &lab{env: env, c: env.Client, emu: emu, operatorID: operatorID, apiURL: apiURL}
 	env.Namespace(t, operatorNS)
 	env.Namespace(t, poolNS)
 	l.create(t, &corev1.Secret{

@@ -15,9 +15,12 @@ import (
 
 // startOperator runs the operator in this process, as it would run in a
 // cluster but without leader election, metrics or probes.
+// DefaultOperatorID is the operator ID when Options.OperatorID is empty.
+const DefaultOperatorID = "dev-operator"
+
 func (e *Env) startOperator(ctx context.Context, id string, shared bool) error {
 	if id == "" {
-		id = "dev-operator"
+		id = DefaultOperatorID
 	}
 	mgr, err := operator.New(ctx, e.Config, operator.Options{
 		Scheme:         scheme.New(),

@@ -48,7 +48,7 @@ func TestNamespaceDeletion(t *testing.T) {
 			}
 		}
 		for _, p := range []string{s.poolName("a"), s.poolName("b")} {
-			if err := wantDevices(p, 0); err != nil {
+			if err := wantDevices(s.ns, p, 0); err != nil {
 				return err
 			}
 		}

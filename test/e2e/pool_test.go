@@ -100,7 +100,7 @@ func TestPool(t *testing.T) {
 	served = append(served, s.checkMachineServes(ctx, third, "a", "b")...)
 	keys = s.authKeys(ctx, name, 3)
 	waitUntil(t, ctx, "the emulator to list the 3 machines' devices", func() error {
-		return wantDevices(name, 3)
+		return wantDevices(s.ns, name, 3)
 	}, true)
 
 	// Scale to 1.
@@ -115,7 +115,7 @@ func TestPool(t *testing.T) {
 		if len(ep.Status.Machines) != 1 || ep.Status.ReadyReplicas != 1 || ep.Status.Machines[0].Name != pool.PodName(name, 0) {
 			return fmt.Errorf("status: readyReplicas %d, machines %s", ep.Status.ReadyReplicas, machinesString(ep))
 		}
-		if err := wantDevices(name, 1); err != nil {
+		if err := wantDevices(s.ns, name, 1); err != nil {
 			return err
 		}
 		for pod, k := range keys {
@@ -213,7 +213,7 @@ func TestPool(t *testing.T) {
 		if err := env.Client.Get(within, ctrlclient.ObjectKeyFromObject(ep), &gatewayv1alpha1.TailscaleEndpoints{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("pool still there: %v", err)
 		}
-		if err := wantDevices(name, 0); err != nil {
+		if err := wantDevices(s.ns, name, 0); err != nil {
 			return err
 		}
 		for pod, k := range keys {
@@ -249,7 +249,7 @@ func TestPool(t *testing.T) {
 		return nil
 	}, true)
 	t.Logf("the garbage collector removed the pool's %d objects %s after the delete", len(owned), time.Since(began).Round(time.Millisecond))
-	if err := wantDevices(name, 0); err != nil {
+	if err := wantDevices(s.ns, name, 0); err != nil {
 		t.Errorf("after the proxies stopped: %v", err)
 	}
 	if rest := s.poolObjects(ctx, name); len(rest) > 0 {
@@ -308,7 +308,7 @@ func (s *scenario) waitPool(ctx context.Context, name string, n int) *gatewayv1a
 		}
 		for i, m := range st.Machines {
 			if m.Name != pool.PodName(name, i) || !m.Ready || ipv4Of(m.TailnetIPs) == "" || m.DeviceID == "" ||
-				m.FQDN != m.Name+"."+env.Lab.Domain() {
+				m.Hostname != pool.MachineHostname(devenv.DefaultOperatorID, s.ns, name, i) || m.FQDN != m.Hostname+"."+env.Lab.Domain() {
 				return fmt.Errorf("machine %d: %+v", i, m)
 			}
 		}
@@ -401,12 +401,13 @@ func (s *scenario) authKeys(ctx context.Context, name string, n int) map[string]
 	return out
 }
 
-// wantDevices checks that the emulator lists exactly n devices named after
-// the pool's pods (<pool>-<ordinal>). The emulator's devices are the lab's
-// nodes (apiemulator.Options.Tailnet is the lab; the e2e tests add none of
-// their own), without those deleted through the API.
-func wantDevices(poolName string, n int) error {
-	re := regexp.MustCompile("^" + regexp.QuoteMeta(poolName) + `-[0-9]+$`)
+// wantDevices checks that the emulator lists exactly n devices of the
+// pool's machines (hostnames <pool>-<ordinal>-<namespace>-<hash>, see
+// pool.MachineHostname). The emulator's devices are the lab's nodes
+// (apiemulator.Options.Tailnet is the lab; the e2e tests add none of their
+// own), without those deleted through the API.
+func wantDevices(namespace, poolName string, n int) error {
+	re := regexp.MustCompile("^" + regexp.QuoteMeta(poolName) + `-[0-9]+-` + regexp.QuoteMeta(namespace) + `-[0-9a-f]{6}$`)
 	var got []string
 	for _, d := range env.Lab.Devices() {
 		if re.MatchString(d.Hostname) {

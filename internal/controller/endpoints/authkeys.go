@@ -63,8 +63,7 @@ func (r *Reconciler) dropExpiredKey(ctx context.Context, ep *gatewayv1alpha1.Tai
 	if _, err := r.revokeOwnKey(ctx, ep, inv, rep, id, known); err != nil {
 		return err
 	}
-	sec := rep.authKey
-	if err := r.Client.Delete(ctx, sec, client.Preconditions{UID: &sec.UID}); client.IgnoreNotFound(err) != nil {
+	if err := r.deleteSecret(ctx, rep.authKey); err != nil {
 		return err
 	}
 	r.warning(ep, EventAuthKeyExpired, "ReplaceAuthKey",

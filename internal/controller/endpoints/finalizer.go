@@ -20,6 +20,10 @@ func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.Tailscale
 	if !controllerutil.ContainsFinalizer(ep, Finalizer) {
 		return ctrl.Result{}, nil
 	}
+	replicas, err := r.poolReplicas(ctx, ep)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	api, _, err := r.Tailnets.Resolve(ctx, ep.Spec.Tailnet)
 	switch {
 	case errors.Is(err, tailnet.ErrTailnetNotFound):
@@ -28,7 +32,12 @@ func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.Tailscale
 		r.warning(ep, EventCleanupBlocked, "Delete", "cannot remove the pool's devices from the tailnet yet: %v", err)
 		return ctrl.Result{RequeueAfter: r.retryDelay()}, nil
 	default:
-		if err := r.releaseTailnet(ctx, ep, api); err != nil {
+		if err := r.releaseTailnet(ctx, ep, api, replicas); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	for _, rep := range replicas {
+		if err := r.letGo(ctx, rep.authKey); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -40,11 +49,7 @@ func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.Tailscale
 // devices and keys the API confirms are its machines' (identity.go). A
 // replica without an auth key Secret never had a key from this operator,
 // so no device of the tailnet can be its.
-func (r *Reconciler) releaseTailnet(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client) error {
-	replicas, err := r.poolReplicas(ctx, ep)
-	if err != nil {
-		return err
-	}
+func (r *Reconciler) releaseTailnet(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, replicas map[int]*replica) error {
 	inv := &inventory{api: api}
 	var devices, keys int
 	for _, ordinal := range sortedOrdinals(replicas) {

@@ -26,6 +26,12 @@ import (
 // Finalizer holds a pool until its devices and auth keys are gone from the tailnet.
 const Finalizer = "gateway.tailscale.com/endpoints-cleanup"
 
+// IdentityFinalizer holds a machine's auth key Secret, which is what proves
+// its device and key the machine's (identity.go), until they are gone from
+// the tailnet. Deleting a namespace deletes its Secrets while the pool's
+// own finalizer still waits to clean up.
+const IdentityFinalizer = "gateway.tailscale.com/machine-identity"
+
 // defaultRetryDelay is how long an unusable tailnet waits before the next
 // try; the TailscaleTailnet watch usually retries sooner.
 const defaultRetryDelay = 30 * time.Second

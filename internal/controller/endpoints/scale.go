@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
@@ -62,14 +63,33 @@ func (r *Reconciler) removeReplica(ctx context.Context, ep *gatewayv1alpha1.Tail
 		return err
 	}
 	for _, s := range []*corev1.Secret{rep.authKey, rep.state} {
-		if s == nil {
-			continue
-		}
-		if err := r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
+		if err := r.deleteSecret(ctx, s); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// deleteSecret deletes one of the pool's Secrets, letting go of an auth
+// key Secret first: its machine is out of the tailnet by now.
+func (r *Reconciler) deleteSecret(ctx context.Context, s *corev1.Secret) error {
+	if s == nil {
+		return nil
+	}
+	if err := r.letGo(ctx, s); err != nil {
+		return err
+	}
+	return client.IgnoreNotFound(r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}))
+}
+
+// letGo removes IdentityFinalizer from an auth key Secret.
+func (r *Reconciler) letGo(ctx context.Context, s *corev1.Secret) error {
+	if s == nil || !controllerutil.ContainsFinalizer(s, IdentityFinalizer) {
+		return nil
+	}
+	s = s.DeepCopy()
+	controllerutil.RemoveFinalizer(s, IdentityFinalizer)
+	return client.IgnoreNotFound(r.Client.Update(ctx, s))
 }
 
 func (r *Reconciler) podExists(ctx context.Context, namespace, name string) (bool, error) {

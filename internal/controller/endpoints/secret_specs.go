@@ -36,8 +36,10 @@ func nameMachine(operatorID string, ep *gatewayv1alpha1.TailscaleEndpoints, ordi
 // the machine's device to it (hostname, the key's tags and creation time).
 // The device's ID is added once the operator has found it in the API.
 func authKeySecret(ep *gatewayv1alpha1.TailscaleEndpoints, m machineName, key tsapi.AuthKey) *corev1.Secret {
+	meta := objectMeta(ep, pool.AuthKeySecretName(m.pod))
+	meta.Finalizers = []string{IdentityFinalizer}
 	sec := &corev1.Secret{
-		ObjectMeta: objectMeta(ep, pool.AuthKeySecretName(m.pod)),
+		ObjectMeta: meta,
 		Type:       corev1.SecretTypeOpaque,
 		Data: map[string][]byte{
 			pool.AuthKeyKey:     []byte(key.Key.Reveal()),

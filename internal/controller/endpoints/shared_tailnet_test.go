@@ -282,6 +282,33 @@ func TestExistingObjectsAreNotTakenOver(t *testing.T) {
 	}
 }
 
+// Deleting a namespace deletes the pool's Secrets while the pool's own
+// finalizer waits to clean up: the auth key Secret, which proves the
+// machine's device, stays until the device is gone.
+func TestIdentityOutlivesItsSecretsDeletion(t *testing.T) {
+	l := startLab(t)
+	l.create(t, webPool("web", "lab", 1))
+	l.report(t, "web-0", "n0")
+	l.recorded(t, "web", "n0")
+	for _, name := range []string{"web-0-authkey", "web-0-state"} {
+		if err := l.c.Delete(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: poolNS, Name: name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sec := &corev1.Secret{}
+	if err := l.exists(sec, "web-0-authkey"); err != nil || sec.DeletionTimestamp.IsZero() {
+		t.Fatalf("auth key Secret after delete: %v, deletionTimestamp %v", err, sec.DeletionTimestamp)
+	}
+	if err := l.c.Delete(t.Context(), l.pool(t, "web")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "pool gone", func() error { return l.absent(&gatewayv1alpha1.TailscaleEndpoints{}, "web") })
+	if got := l.deviceIDs(t); len(got) != 0 {
+		t.Errorf("devices left: %v", got)
+	}
+	eventually(t, "auth key Secret gone", func() error { return l.absent(&corev1.Secret{}, "web-0-authkey") })
+}
+
 func updateSecret(t *testing.T, l *lab, name string, change func(*corev1.Secret)) {
 	t.Helper()
 	if err := kubetest.Update(t.Context(), l.c, client.ObjectKey{Namespace: poolNS, Name: name}, change); err != nil {

@@ -63,6 +63,32 @@ type VIPServiceSpec struct {
 	// +kubebuilder:validation:MaxProperties=64
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// sharing lets other TailscaleServices (in other namespaces, or other
+	// clusters' operators on the same tailnet) use this VIP service too.
+	// Both sides must agree: the owner sets allow and the joiner sets join.
+	// Without both, a service of the same name is a Conflict, never joined.
+	// +optional
+	Sharing *VIPServiceSharing `json:"sharing,omitempty"`
+}
+
+// VIPServiceSharing is this TailscaleServices' side of sharing its VIP
+// service. Give every party both fields to share it among equals: the
+// first to create the service owns it and the others join.
+// +kubebuilder:validation:XValidation:rule="has(self.allow) || has(self.join)",message="vipService.sharing is empty: set allow: true to let others join the VIP service this TailscaleServices owns, join: true to join one another TailscaleServices owns, or remove sharing"
+type VIPServiceSharing struct {
+	// allow lets other TailscaleServices join the VIP service while this
+	// one owns it. Withdrawing it makes those that joined report a
+	// Conflict and stop hosting the service; the service stays.
+	// +optional
+	Allow bool `json:"allow,omitempty"`
+
+	// join asks to share the VIP service when another TailscaleServices
+	// owns it and allows sharing. Naming the service in
+	// serviceDiscovery.vipServiceSelector.serviceNames (with
+	// discoverVIPServices) asks the same.
+	// +optional
+	Join bool `json:"join,omitempty"`
 }
 
 // Strategy is a load-balancing strategy.
@@ -161,8 +187,10 @@ type FailoverConfig struct {
 // ServiceDiscoverySpec attaches to existing VIP services and adds external backends.
 type ServiceDiscoverySpec struct {
 	// discoverVIPServices looks up the tailnet's VIP services matched by
-	// vipServiceSelector and attaches to a matching existing service as a
-	// consumer instead of creating or overwriting it.
+	// vipServiceSelector and uses a matching existing service instead of
+	// creating or overwriting it: one made outside Tailscale Gateway as it
+	// is, one another TailscaleServices owns only by consent (see
+	// vipService.sharing).
 	// +optional
 	DiscoverVIPServices bool `json:"discoverVIPServices,omitempty"`
 
@@ -187,7 +215,8 @@ type VIPServiceSelector struct {
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
 
-	// serviceNames of matching services.
+	// serviceNames of matching services. Naming a service here asks to
+	// join it, like vipService.sharing.join.
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	// +optional

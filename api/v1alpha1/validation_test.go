@@ -48,6 +48,8 @@ var invalidObjects = []invalid{
 		`must be tcp:PORT or udp:PORT with PORT between 1 and 65535`},
 	{"service tag prefix", "TailscaleServices", `{selector: {}, vipService: {tags: [web]}}`,
 		`spec.vipService.tags[0]: Invalid value: "web": must be a Tailscale tag`},
+	{"empty sharing", "TailscaleServices", `{selector: {}, vipService: {sharing: {}}}`,
+		`spec.vipService.sharing: Invalid value: vipService.sharing is empty: set allow: true to let others join the VIP service this TailscaleServices owns, join: true to join one another TailscaleServices owns, or remove sharing`},
 	// loadBalancing.
 	{"strategy enum", "TailscaleServices", `{selector: {}, loadBalancing: {strategy: random}}`,
 		`spec.loadBalancing.strategy: Unsupported value: "random"`},

@@ -5,42 +5,31 @@ import (
 	"time"
 )
 
-// Expiry is how long an entry lives without being refreshed; an operator
-// that is gone stops refreshing and its entries fall away.
+// Expiry is how long an entry stays live without being refreshed. A stale
+// owner hands the service over to a live consumer, and a stale entry no
+// longer keeps the service from being deleted unless a device it names
+// still serves it (Depart). Stale entries are not dropped: an operator
+// that stopped refreshing may only be down, its machines still hosting
+// the service; its entry goes when it leaves, or with the service.
 const Expiry = 3 * Refresh
 
 // Attach is the registry with me as a consumer: added, or refreshed when
-// stale. Expired entries are dropped; an expired owner is replaced by the
-// oldest live consumer (me, if nobody else is left).
+// stale. A stale owner is replaced by the oldest live consumer (me, if
+// nobody else is live) and stays as a consumer.
 func Attach(r Registry, me Entry, now time.Time) Registry {
 	now = now.UTC().Truncate(time.Second)
-	r = expire(r, now)
 	if r.Owns(me) {
 		return ForOwner(&r, me, now)
 	}
 	i := slices.IndexFunc(r.Consumers, same(me))
-	switch {
-	case i < 0:
+	if i < 0 {
 		me.LastSeen = now
 		r.Consumers = append(slices.Clone(r.Consumers), me)
-	case now.Sub(r.Consumers[i].LastSeen) >= Refresh:
+	} else {
 		r.Consumers = slices.Clone(r.Consumers)
-		r.Consumers[i].LastSeen = now
+		r.Consumers[i] = refresh(r.Consumers[i], me, now)
 	}
-	return promote(r)
-}
-
-// Detach is the registry without me. When I owned it, the oldest consumer
-// becomes the owner. empty is true when nobody is left: the service may be
-// deleted.
-func Detach(r Registry, me Entry, now time.Time) (next Registry, empty bool) {
-	r = expire(r, now.UTC())
-	r.Consumers = slices.DeleteFunc(slices.Clone(r.Consumers), same(me))
-	if r.Owns(me) {
-		r.Owner = Entry{}
-	}
-	r = promote(r)
-	return r, r.Owner.OperatorID == ""
+	return handOver(r, now)
 }
 
 // Has reports whether me is in the registry, as owner or consumer.
@@ -48,14 +37,20 @@ func (r Registry) Has(me Entry) bool {
 	return r.Owns(me) || slices.ContainsFunc(r.Consumers, same(me))
 }
 
-// expire drops entries not refreshed within Expiry.
-func expire(r Registry, now time.Time) Registry {
-	stale := func(e Entry) bool { return now.Sub(e.LastSeen) > Expiry }
-	r.Consumers = slices.DeleteFunc(slices.Clone(r.Consumers), stale)
-	if r.Owner.OperatorID != "" && stale(r.Owner) {
+// handOver gives a stale (or missing) owner's place to the oldest live
+// consumer; the stale owner stays, as a consumer.
+func handOver(r Registry, now time.Time) Registry {
+	if r.Owner.OperatorID != "" && live(r.Owner, now) {
+		return r
+	}
+	if r.Owner.OperatorID != "" && !slices.ContainsFunc(r.Consumers, func(e Entry) bool { return live(e, now) }) {
+		return r // nobody live to take over
+	}
+	if r.Owner.OperatorID != "" {
+		r.Consumers = append(slices.Clone(r.Consumers), r.Owner)
 		r.Owner = Entry{}
 	}
-	return r
+	return promoteLive(r, now)
 }
 
 // promote makes the oldest consumer the owner of an ownerless registry.

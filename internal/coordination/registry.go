@@ -1,13 +1,17 @@
 // Package coordination is how operators sharing one tailnet share a VIP
 // service: a registry kept in an annotation of the service itself, naming
-// its owner (the operator that created it) and its consumers. The package
-// is pure: reading, merging and rendering the registry; the services
-// controller does the read-modify-write against the Tailscale API.
+// its owner (the operator that created it) and its consumers, with the
+// owner's consent to share it and each one's hosting devices. The package
+// is pure: reading, merging and rendering the registry, deciding whether
+// a TailscaleServices may use the service (Decide) and what a departure
+// leaves (Depart); the services controller does the read-modify-write
+// against the Tailscale API.
 package coordination
 
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -26,6 +30,15 @@ type Entry struct {
 	Object string `json:"object"`
 	// LastSeen is when the operator last confirmed its use.
 	LastSeen time.Time `json:"lastSeen"`
+	// Sharing is the TailscaleServices' consent to share the service
+	// (spec.vipService.sharing.allow): while this entry owns the service,
+	// others may join it only when it is true.
+	Sharing bool `json:"sharing,omitempty"`
+	// Devices are the device IDs of the operator's machines hosting the
+	// service, sorted. The API cannot list a service's hosts, so this is
+	// how a departing operator learns whether an entry that stopped being
+	// refreshed still has machines serving it.
+	Devices []string `json:"devices,omitempty"`
 }
 
 // Registry is who uses a VIP service.
@@ -68,9 +81,21 @@ func ForOwner(current *Registry, me Entry, now time.Time) Registry {
 		me.LastSeen = now.UTC().Truncate(time.Second)
 		return Registry{Owner: me}
 	}
-	next := expire(*current, now)
-	if now.Sub(current.Owner.LastSeen) >= Refresh {
-		next.Owner.LastSeen = now.UTC().Truncate(time.Second)
-	}
+	next := *current
+	next.Owner = refresh(current.Owner, me, now)
 	return next
+}
+
+// refresh is an entry as its operator confirms it: its lastSeen renewed
+// only when older than Refresh, what it says about itself (consent,
+// devices) updated only when that changed, so steady state writes nothing.
+func refresh(current, me Entry, now time.Time) Entry {
+	if now.Sub(current.LastSeen) >= Refresh {
+		current.LastSeen = now.UTC().Truncate(time.Second)
+	}
+	current.Sharing = me.Sharing
+	if !slices.Equal(current.Devices, me.Devices) {
+		current.Devices = slices.Clone(me.Devices)
+	}
+	return current
 }

@@ -204,6 +204,7 @@ func Service(ctx context.Context, r client.Reader, ts *gatewayv1alpha1.Tailscale
 		return planner.Service{}, err
 	}
 	svc := planner.Service{Object: ts, Name: AttachedName(ts), Pools: pools}
+	svc.Withhold = planner.Unconfirmed(ts, svc.VIPName())
 	if bundles != nil {
 		if svc.CABundles, err = CABundles(ctx, bundles, ts); err != nil {
 			return planner.Service{}, err

@@ -29,9 +29,12 @@ type input struct {
 type output struct {
 	// VIPService is what this operator writes as the service's owner;
 	// ConsumerRegistry is the registry it writes instead when another
-	// operator owns the service (the input's registry says so).
+	// operator owns the service and both sides consent to share it;
+	// SharingConflict is what it reports instead, writing nothing, when
+	// they do not (the input's registry and spec say so).
 	VIPService       *tsapi.VIPService             `json:"vipService,omitempty"`
 	ConsumerRegistry *coordination.Registry        `json:"consumerRegistry,omitempty"`
+	SharingConflict  *planner.Problem              `json:"sharingConflict,omitempty"`
 	ProxyConfigs     map[string]proxyconfig.Config `json:"proxyConfigs"`
 	// ClusterPorts are each pool's EndpointSlice ports of the in-cluster
 	// Service.
@@ -75,16 +78,23 @@ func plan(t *testing.T, file string) []byte {
 		t.Fatalf("%s: %v", file, err)
 	}
 	o := in.Observed
-	entry := planner.RegistryEntry(in.OperatorID, o.Service.Object)
+	entry := planner.RegistryEntry(in.OperatorID, o.Service)
 	out := output{
 		ProxyConfigs: map[string]proxyconfig.Config{},
 		ClusterPorts: map[string]map[string][]planner.ClusterPort{},
 		Status:       planner.Status(o),
 	}
-	if o.Registry != nil && !o.Registry.Owns(entry) {
+	use := coordination.Decision{Use: coordination.Own}
+	if o.Registry != nil {
+		use = coordination.Decide(*o.Registry, entry, planner.AsksToJoin(o.Service.Object, o.Service.VIPName()))
+	}
+	switch use.Use {
+	case coordination.Join:
 		reg := coordination.Attach(*o.Registry, entry, o.Now.Time)
 		out.ConsumerRegistry = &reg
-	} else {
+	case coordination.Conflict:
+		out.SharingConflict = planner.SharingConflict(o.Service.VIPName(), use)
+	default:
 		vip := planner.DesiredVIPService(o.Service, coordination.ForOwner(o.Registry, entry, o.Now.Time))
 		out.VIPService = &vip
 	}

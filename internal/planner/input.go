@@ -28,6 +28,12 @@ type Service struct {
 	Pools []Pool `json:"pools"`
 	// CABundles are the PEM CA bundles of external services, by name.
 	CABundles map[string]string `json:"caBundles,omitempty"`
+	// Withhold keeps the pools from advertising the VIP service in the
+	// tailnet (they still serve it in the cluster): the services controller
+	// has not confirmed that this TailscaleServices may use the name, or
+	// found it taken by a service it may not share (a Conflict). Hosting a
+	// service is joining it, so it waits for that confirmation.
+	Withhold bool `json:"withhold,omitempty"`
 }
 
 // VIPName is the name of the VIP service the TailscaleServices uses.

@@ -71,9 +71,12 @@ func PoolConfig(p Pool, controlURL string, services []Service) (cfg proxyconfig.
 		name := h.service.Object.Name
 		ports[name] = append(ports[name], ClusterPort{Name: ClusterPortName(h.port), Port: h.port, PodPort: podPorts[h.config.Name]})
 		cfg.Services = append(cfg.Services, h.config)
+		if !h.service.Withhold {
+			cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
+				Address: listenAddr(h.port), Network: proxyconfig.NetworkTailnet, VIPService: h.service.VIPName(), Service: h.config.Name,
+			})
+		}
 		cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
-			Address: listenAddr(h.port), Network: proxyconfig.NetworkTailnet, VIPService: h.service.VIPName(), Service: h.config.Name,
-		}, proxyconfig.Listener{
 			// In-cluster clients, through the TailscaleServices' Service.
 			Address: listenAddr(podPorts[h.config.Name]), Network: proxyconfig.NetworkPod, Service: h.config.Name,
 		})

@@ -40,6 +40,9 @@ type Observed struct {
 	ProvisionProblem *Problem `json:"provisionProblem,omitempty"`
 	// Discovered are the VIP services service discovery matched.
 	Discovered []string `json:"discovered,omitempty"`
+	// UsedAsIs: the VIP service was not made by Tailscale Gateway and
+	// discovery uses it as it is; autoApprove does not touch the policy.
+	UsedAsIs bool `json:"usedAsIs,omitempty"`
 	// ClusterServiceProblem says why the in-cluster Service could not be
 	// written (ClusterServiceCheck's problems are found by Status itself).
 	ClusterServiceProblem *Problem `json:"clusterServiceProblem,omitempty"`
@@ -308,7 +311,8 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	case o.VIP == nil:
 		out = append(out, cond(gatewayv1alpha1.ConditionVIPServiceReady, false, gatewayv1alpha1.ReasonPending, "the VIP service is not created yet"))
 	default:
-		out = append(out, cond(gatewayv1alpha1.ConditionVIPServiceReady, true, gatewayv1alpha1.ReasonRegistered, fmt.Sprintf("%s exists in the tailnet with addresses %v", o.VIP.Name, o.VIP.Addrs)))
+		out = append(out, cond(gatewayv1alpha1.ConditionVIPServiceReady, true, gatewayv1alpha1.ReasonRegistered,
+			fmt.Sprintf("%s exists in the tailnet with addresses %v", o.VIP.Name, o.VIP.Addrs)+approvalNote(o)))
 	}
 	if sd := o.Service.Object.Spec.ServiceDiscovery; sd != nil && sd.DiscoverVIPServices {
 		out = append(out, discoveredCondition(o, cond))

@@ -71,9 +71,17 @@ func DesiredVIPService(s Service, reg coordination.Registry) tsapi.VIPService {
 	}
 }
 
-// RegistryEntry is how this operator's TailscaleServices appears in registries.
-func RegistryEntry(operatorID string, ts *gatewayv1alpha1.TailscaleServices) coordination.Entry {
-	return coordination.Entry{OperatorID: operatorID, Object: ts.Namespace + "/" + ts.Name}
+// RegistryEntry is how this operator's TailscaleServices appears in
+// registries: who it is, whether it lets others join, and which of its
+// machines host the service (HostDevices).
+func RegistryEntry(operatorID string, s Service) coordination.Entry {
+	ts := s.Object
+	return coordination.Entry{
+		OperatorID: operatorID,
+		Object:     ts.Namespace + "/" + ts.Name,
+		Sharing:    ts.Spec.VIPService != nil && ts.Spec.VIPService.Sharing != nil && ts.Spec.VIPService.Sharing.Allow,
+		Devices:    HostDevices(s.Pools),
+	}
 }
 
 func protocolOrTCP(p gatewayv1alpha1.Protocol) gatewayv1alpha1.Protocol {

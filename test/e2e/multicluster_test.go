@@ -43,9 +43,10 @@ func startCluster(t *testing.T, operatorID string) *devenv.Env {
 
 // TestTwoClustersShareOneVIPService: two clusters (two API servers, two
 // operators, one tailnet) each have a pool and a TailscaleServices for the
-// same VIP service, with discovery. The first to register owns it, the
-// other attaches as consumer, and both clusters' machines host it: the
-// tailnet sends its traffic to one of them. When the owner's cluster lets
+// same VIP service, both consenting to share it (vipService.sharing: allow
+// and join). The first to register owns it, the other attaches as
+// consumer, and both clusters' machines host it: the tailnet sends its
+// traffic to one of them. When the owner's cluster lets
 // go of it (its TailscaleServices deleted), the service survives, owned by
 // the other cluster, and all its traffic reaches the other cluster's
 // backend; when that one lets go too, the VIP service is deleted.
@@ -101,8 +102,9 @@ func TestTwoClustersShareOneVIPService(t *testing.T) {
 }
 
 // sharedService creates the test's TailscaleServices for svc:<ns>, shared
-// with the same object in other clusters: named in vipService, with
-// discovery so that an existing one is joined, not overwritten.
+// with the same object in other clusters: named in vipService, letting
+// others join it and asking to join theirs (sharing needs both sides'
+// consent), so that an existing one is joined, not overwritten.
 func (s *scenario) sharedService() {
 	s.t.Helper()
 	ts := &gatewayv1alpha1.TailscaleServices{
@@ -114,6 +116,7 @@ func (s *scenario) sharedService() {
 				Ports:       []gatewayv1alpha1.VIPServicePort{"tcp:80"},
 				Tags:        []gatewayv1alpha1.Tag{poolTag},
 				AutoApprove: true,
+				Sharing:     &gatewayv1alpha1.VIPServiceSharing{Allow: true, Join: true},
 			},
 			ServiceDiscovery: &gatewayv1alpha1.ServiceDiscoverySpec{DiscoverVIPServices: true},
 			LoadBalancing:    &gatewayv1alpha1.LoadBalancingSpec{HealthCheck: healthCheck()},

@@ -46,8 +46,10 @@ func TestConcurrentAttachAndDetachLoseNoConsumer(t *testing.T) {
 	}
 	detach := func(me coordination.Entry) error {
 		return updateRegistry(ctx, api, "svc:db", func(r coordination.Registry) coordination.Registry {
-			next, _ := coordination.Detach(r, me, now)
-			return next
+			if !r.Has(me) {
+				return r
+			}
+			return coordination.Depart(r, me, now).Next
 		}, func(tsapi.VIPService) {})
 	}
 	if err := attach(stayer); err != nil {

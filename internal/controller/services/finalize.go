@@ -2,11 +2,9 @@ package services
 
 import (
 	"context"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
@@ -16,8 +14,8 @@ import (
 )
 
 // finalize releases the VIP service: deleted when this TailscaleServices
-// owns it and nobody else uses it; a service that is not ours is left
-// alone. A tailnet that cannot be reached any more does not hold the
+// was the last to use it and no host named in its registry still serves
+// it (releaseRegistered); a service that is not ours is left alone. A tailnet that cannot be reached any more does not hold the
 // object forever: a Warning says what may be left behind.
 func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices) error {
 	if !controllerutil.ContainsFinalizer(ts, Finalizer) {
@@ -64,22 +62,9 @@ func (r *Reconciler) release(ctx context.Context, ts *gatewayv1alpha1.TailscaleS
 	if err != nil {
 		return err
 	}
-	me := planner.RegistryEntry(r.OperatorID, ts)
 	reg, managed, perr := coordination.Parse(actual.Annotations)
-	if !managed || perr != nil || !reg.Has(me) {
-		return nil // not ours: used as it is, left as it is
+	if !managed || perr != nil || !reg.Has(planner.RegistryEntry(r.OperatorID, planner.Service{Object: ts})) {
+		return nil // not ours: used as it is, or another's we were refused, left as it is
 	}
-	if _, empty := coordination.Detach(reg, me, r.now()); !empty {
-		// Others still use it: leave the registry, handing ownership over.
-		return updateRegistry(ctx, api, name, func(reg coordination.Registry) coordination.Registry {
-			next, _ := coordination.Detach(reg, me, r.now())
-			return next
-		}, func(tsapi.VIPService) {})
-	}
-	if err := api.DeleteVIPService(ctx, name); err != nil {
-		return fmt.Errorf("deleting VIP service %s: %w", name, err)
-	}
-	log.FromContext(ctx).Info("deleted VIP service: nobody else uses it", "vipService", name)
-	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "VIPServiceDeleted", "Delete", "%s deleted from the tailnet: nobody else uses it", name)
-	return nil
+	return r.releaseRegistered(ctx, api, ts, name, reg)
 }

@@ -109,8 +109,13 @@ func (f *fixture) create(t *testing.T, obj client.Object) {
 // endpoints controller would report them.
 func (f *fixture) pool(t *testing.T, name, region string, backend string, ipBase int) {
 	t.Helper()
+	f.poolIn(t, ns, name, region, backend, ipBase)
+}
+
+func (f *fixture) poolIn(t *testing.T, namespace, name, region string, backend string, ipBase int) {
+	t.Helper()
 	ep := &gatewayv1alpha1.TailscaleEndpoints{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"service-type": "web", "region": region}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"service-type": "web", "region": region}},
 		Spec: gatewayv1alpha1.TailscaleEndpointsSpec{Tailnet: "lab", Tags: []gatewayv1alpha1.Tag{"tag:web"},
 			Proxy:   gatewayv1alpha1.ProxySpec{Ports: []gatewayv1alpha1.ProxyPort{{Port: 80, Protocol: "TCP"}}},
 			Backend: &gatewayv1alpha1.EndpointsBackend{Addresses: []gatewayv1alpha1.HostPort{gatewayv1alpha1.HostPort(backend)}}},
@@ -118,7 +123,8 @@ func (f *fixture) pool(t *testing.T, name, region string, backend string, ipBase
 	f.create(t, ep)
 	for i := range 2 {
 		ep.Status.Machines = append(ep.Status.Machines, gatewayv1alpha1.Machine{
-			Name: pool.PodName(name, i), Ready: true, TailnetIPs: []string{fmt.Sprintf("100.64.0.%d", ipBase+i)}})
+			Name: pool.PodName(name, i), Ready: true, TailnetIPs: []string{fmt.Sprintf("100.64.0.%d", ipBase+i)},
+			DeviceID: "n-" + pool.PodName(name, i)})
 	}
 	if err := f.env.Client.Status().Update(t.Context(), ep); err != nil {
 		t.Fatal(err)
@@ -155,14 +161,22 @@ func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool,
 }
 
 func (f *fixture) get(ctx context.Context, name string) *gatewayv1alpha1.TailscaleServices {
+	return f.getIn(ctx, ns, name)
+}
+
+func (f *fixture) getIn(ctx context.Context, namespace, name string) *gatewayv1alpha1.TailscaleServices {
 	ts := &gatewayv1alpha1.TailscaleServices{}
-	_ = f.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, ts)
+	_ = f.env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, ts)
 	return ts
 }
 
 func (f *fixture) proxyConfig(ctx context.Context, poolName string) *proxyconfig.Config {
+	return f.proxyConfigIn(ctx, ns, poolName)
+}
+
+func (f *fixture) proxyConfigIn(ctx context.Context, namespace, poolName string) *proxyconfig.Config {
 	cm := &corev1.ConfigMap{}
-	if err := f.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: pool.ConfigMapName(poolName)}, cm); err != nil {
+	if err := f.env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: pool.ConfigMapName(poolName)}, cm); err != nil {
 		return nil
 	}
 	cfg, err := proxyconfig.Parse([]byte(cm.Data[pool.ConfigKey]))

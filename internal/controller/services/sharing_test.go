@@ -14,8 +14,19 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
 
-// sharing is a TailscaleServices that shares svc:shared-database.
+// sharing is a TailscaleServices for svc:shared-database that lets others
+// join it and asks to join it: every party to a shared service says both,
+// so whichever comes first owns it.
 func sharing(name string) *gatewayv1alpha1.TailscaleServices {
+	ts := private(name)
+	ts.Spec.VIPService.Sharing = &gatewayv1alpha1.VIPServiceSharing{Allow: true, Join: true}
+	return ts
+}
+
+// private is a TailscaleServices for svc:shared-database that neither
+// allows nor asks for sharing, though it discovers VIP services: discovery
+// alone is no consent.
+func private(name string) *gatewayv1alpha1.TailscaleServices {
 	return &gatewayv1alpha1.TailscaleServices{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: gatewayv1alpha1.TailscaleServicesSpec{
@@ -43,9 +54,10 @@ func ids(reg coordination.Registry) string {
 	return fmt.Sprintf("owner=%s consumers=%v", reg.Owner.OperatorID, c)
 }
 
-// Two operators (two API servers) on one tailnet share one VIP service:
-// the first creates and owns, the second attaches; when the owner leaves
-// the other becomes owner; the last one out deletes it.
+// Two operators (two API servers) on one tailnet share one VIP service by
+// consent (both allow and join): the first creates and owns, the second
+// attaches; when the owner leaves the other becomes owner; the last one
+// out deletes it.
 func TestTwoOperatorsShareOneService(t *testing.T) {
 	a := start(t)
 	b := startCluster(t, a.emu, a.apiURL, "operator-b")

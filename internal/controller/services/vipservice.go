@@ -19,9 +19,9 @@ import (
 )
 
 // ensureVIPService creates or updates the VIP service when it is ours and
-// differs, attaches to it as a consumer when another operator owns it (or
-// when discovery found one nobody manages), and records in o what the
-// tailnet has. Problems the user must fix are recorded in o.VIPProblem;
+// differs, attaches to it as a consumer when another TailscaleServices
+// owns it and both consent (or uses as it is one nobody manages that
+// discovery found), and records in o what the tailnet has. Problems the user must fix are recorded in o.VIPProblem;
 // errors are returned only when trying again may help.
 func (r *Reconciler) ensureVIPService(ctx context.Context, svc *planner.Service, eps []gatewayv1alpha1.TailscaleEndpoints, o *planner.Observed) error {
 	ts := svc.Object
@@ -72,7 +72,9 @@ func (r *Reconciler) ensureOn(ctx context.Context, api tsapi.Client, svc *planne
 	if err := r.putVIPService(ctx, api, *svc, o); err != nil {
 		return err
 	}
-	if o.VIPProblem == nil && ts.Spec.VIPService != nil && ts.Spec.VIPService.AutoApprove {
+	// The policy is edited only for a service we own or joined by consent;
+	// one used as it is belongs to someone else, who approves its hosts.
+	if o.VIPProblem == nil && !o.UsedAsIs && ts.Spec.VIPService != nil && ts.Spec.VIPService.AutoApprove {
 		if err := ensureApproval(ctx, api, name, hostTags(svc.Pools)); errors.Is(err, tsapi.ErrNeedsFreshRead) {
 			return err
 		} else if err != nil {
@@ -84,13 +86,13 @@ func (r *Reconciler) ensureOn(ctx context.Context, api tsapi.Client, svc *planne
 }
 
 // putVIPService writes the VIP service if it is absent, or ours and
-// different; joins another operator's service as a consumer; a service
-// nobody manages is used as it is when discovery matched it, and never
-// touched otherwise.
+// different; joins one another TailscaleServices owns only when both
+// consent (coordination.Decide); a service nobody manages is used as it
+// is when discovery matched it, and never touched otherwise.
 func (r *Reconciler) putVIPService(ctx context.Context, api tsapi.Client, svc planner.Service, o *planner.Observed) error {
 	ts := svc.Object
 	name := svc.VIPName()
-	me := planner.RegistryEntry(r.OperatorID, ts)
+	me := planner.RegistryEntry(r.OperatorID, svc)
 	actual, err := api.GetVIPService(ctx, name)
 	if tsapi.IsNotFound(err) {
 		if len(planner.VIPPorts(svc)) == 0 {
@@ -103,26 +105,31 @@ func (r *Reconciler) putVIPService(ctx context.Context, api tsapi.Client, svc pl
 		return err
 	}
 	reg, managed, perr := coordination.Parse(actual.Annotations)
-	switch {
-	case managed && perr == nil && reg.Owns(me):
+	if !managed || perr != nil {
+		if discovering(ts) && matchesDiscovery(ts, actual) {
+			o.VIP, o.UsedAsIs = &actual, true // nobody's registry to join
+			return nil
+		}
+		o.VIPProblem = planner.ForeignConflict(name)
+		r.warnOnce(ts, gatewayv1alpha1.ConditionVIPServiceReady, "VIPServiceConflict", o.VIPProblem)
+		return nil
+	}
+	d := coordination.Decide(reg, me, planner.AsksToJoin(ts, name))
+	switch d.Use {
+	case coordination.Own:
 		o.VIP = &actual
 		return r.own(ctx, api, svc, &reg, o)
-	case discovering(ts) && (managed && perr == nil || matchesDiscovery(ts, actual)):
+	case coordination.Join:
 		o.VIP = &actual
-		if !managed {
-			return nil // used as it is: nobody's registry to join
-		}
 		return r.consume(ctx, api, name, me, o)
 	}
-	o.VIPProblem = conflict(name, reg, managed)
-	r.warnOnce(ts, gatewayv1alpha1.ConditionVIPServiceReady, "VIPServiceConflict", o.VIPProblem)
-	return nil
+	return r.refuseSharing(ctx, api, name, me, d, o)
 }
 
 // own keeps the VIP service as the planner wants it, with this operator as
 // the registry's owner; it writes only when something differs.
 func (r *Reconciler) own(ctx context.Context, api tsapi.Client, svc planner.Service, current *coordination.Registry, o *planner.Observed) error {
-	next := coordination.ForOwner(current, planner.RegistryEntry(r.OperatorID, svc.Object), o.Now.Time)
+	next := coordination.ForOwner(current, planner.RegistryEntry(r.OperatorID, svc), o.Now.Time)
 	desired := planner.DesiredVIPService(svc, next)
 	o.Registry = &next
 	o.Registered = lastRegistration(svc.Object, next)
@@ -137,14 +144,6 @@ func (r *Reconciler) own(ctx context.Context, api tsapi.Client, svc planner.Serv
 	o.VIP, o.Registered = &written, &o.Now
 	r.Recorder.Eventf(svc.Object, nil, corev1.EventTypeNormal, "VIPServiceRegistered", "Register", "%s registered with ports %v", written.Name, written.Ports)
 	return nil
-}
-
-func conflict(name string, reg coordination.Registry, managed bool) *planner.Problem {
-	msg := fmt.Sprintf("%s already exists in the tailnet and was not created by Tailscale Gateway; it is left untouched: choose another spec.vipService.name, or set serviceDiscovery.discoverVIPServices with a vipServiceSelector that matches it to use it as it is", name)
-	if managed {
-		msg = fmt.Sprintf("%s is owned by %s (operator %s); it is left untouched: choose another spec.vipService.name, or set serviceDiscovery.discoverVIPServices to share it", name, reg.Owner.Object, reg.Owner.OperatorID)
-	}
-	return &planner.Problem{Reason: gatewayv1alpha1.ReasonConflict, Message: msg}
 }
 
 // lastRegistration carries the last write forward; after a restart, when

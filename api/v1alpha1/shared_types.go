@@ -64,6 +64,11 @@ type ProxySpec struct {
 	// +listType=atomic
 	// +optional
 	Ports []ProxyPort `json:"ports,omitempty"`
+
+	// pod settings of the pool's pods: resources, placement and extra
+	// metadata.
+	// +optional
+	Pod *ProxyPodSpec `json:"pod,omitempty"`
 }
 
 // ProxyPort is one port a proxy machine listens on.

@@ -112,6 +112,10 @@ var invalidObjects = []invalid{
 		`spec.backend.addresses[0]: Invalid value: "10.0.0.1": must be host:port with a port between 1 and 65535`},
 	{"endpoints backend port too high", "TailscaleEndpoints", `{tags: ["tag:a"], proxy: {}, backend: {addresses: ["[fd00::1]:99999"]}}`,
 		`must be host:port with a port between 1 and 65535`},
+	{"endpoints pod labels of the pool's keys", "TailscaleEndpoints", `{tags: ["tag:a"], proxy: {pod: {labels: {team: a, "gateway.tailscale.com/pool": other}}}}`,
+		`spec.proxy.pod.labels: Invalid value: may not set gateway.tailscale.com/pool, app.kubernetes.io/component or app.kubernetes.io/managed-by`},
+	{"endpoints pod unknown field", "TailscaleEndpoints", `{tags: ["tag:a"], proxy: {pod: {securityContext: {runAsUser: 0}}}}`,
+		`unknown field "spec.proxy.pod.securityContext"`},
 	// TailscaleTailnet.
 	{"tailnet secret required", "TailscaleTailnet", `{tailnet: "-"}`,
 		`spec.oauthSecretRef: Required value`},

@@ -40,6 +40,30 @@ func samplePool(replicas int32) *gatewayv1alpha1.TailscaleEndpoints {
 	}
 }
 
+// poolWithPodSettings sets every pod setting a pool has.
+func poolWithPodSettings() *gatewayv1alpha1.TailscaleEndpoints {
+	ep := samplePool(3)
+	ep.Spec.Proxy.Pod = &gatewayv1alpha1.ProxyPodSpec{
+		Labels:      map[string]string{"team": "payments", "app.kubernetes.io/name": "web-proxy"},
+		Annotations: map[string]string{"prometheus.io/scrape": "true"},
+		Resources: &corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: mustQuantity("200m"), corev1.ResourceMemory: mustQuantity("128Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: mustQuantity("1Gi")},
+		},
+		NodeSelector: map[string]string{"kubernetes.io/os": "linux", "node-role/edge": "true"},
+		Tolerations:  []corev1.Toleration{{Key: "edge", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+		Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "topology.kubernetes.io/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"eu-1a", "eu-1b"}}},
+			}}},
+		}},
+		// No labelSelector: it counts the pool's pods.
+		TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: corev1.DoNotSchedule}},
+		PriorityClassName:         "edge-critical",
+	}
+	return ep
+}
+
 var sampleOptions = ProxyOptions{Image: "ghcr.io/tailscale-gateway/tsgw-proxy:v0.1.0"}
 
 func TestBuildersGolden(t *testing.T) {
@@ -48,16 +72,17 @@ func TestBuildersGolden(t *testing.T) {
 		Tags: []string{"tag:web", "tag:k8s-proxy"}, Created: time.Date(2026, 11, 25, 12, 0, 0, 500, time.UTC),
 		Expires: time.Date(2027, 2, 23, 12, 0, 0, 0, time.UTC)}
 	cases := map[string]client.Object{
-		"statefulset":          StatefulSet(samplePool(2), sampleOptions),
-		"serviceaccount":       ServiceAccount(samplePool(2)),
-		"role":                 Role(samplePool(2)),
-		"role-no-replicas":     Role(samplePool(0)),
-		"rolebinding":          RoleBinding(samplePool(2)),
-		"headless-service":     HeadlessService(samplePool(2)),
-		"poddisruptionbudget":  pdb,
-		"authkey-secret":       authKeySecret(samplePool(2), nameMachine("operator-test", samplePool(2), 1), key),
-		"state-secret":         StateSecret(samplePool(2), "web-1"),
-		"statefulset-resource": StatefulSet(samplePool(1), ProxyOptions{Image: "proxy:dev", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: mustQuantity("256Mi")}}}),
+		"statefulset":              StatefulSet(samplePool(2), sampleOptions),
+		"serviceaccount":           ServiceAccount(samplePool(2)),
+		"role":                     Role(samplePool(2)),
+		"role-no-replicas":         Role(samplePool(0)),
+		"rolebinding":              RoleBinding(samplePool(2)),
+		"headless-service":         HeadlessService(samplePool(2)),
+		"poddisruptionbudget":      pdb,
+		"authkey-secret":           authKeySecret(samplePool(2), nameMachine("operator-test", samplePool(2), 1), key),
+		"state-secret":             StateSecret(samplePool(2), "web-1"),
+		"statefulset-resource":     StatefulSet(samplePool(1), ProxyOptions{Image: "proxy:dev", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: mustQuantity("256Mi")}}}),
+		"statefulset-pod-settings": StatefulSet(poolWithPodSettings(), sampleOptions),
 	}
 	scheme := testScheme(t)
 	for name, obj := range cases {

@@ -1,6 +1,8 @@
 package endpoints
 
 import (
+	"maps"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,16 +30,42 @@ func StatefulSet(ep *gatewayv1alpha1.TailscaleEndpoints, opts ProxyOptions) *app
 			// Machines are independent peers: start and stop them together.
 			PodManagementPolicy: appsv1.ParallelPodManagement,
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: poolLabels(ep)},
+				ObjectMeta: podMeta(ep),
 				Spec:       podSpec(ep, opts),
 			},
 		},
 	}
 }
 
+// podMeta is the pool's labels over the user's extra labels (admission
+// refuses user labels of the pool's keys), and the user's annotations.
+func podMeta(ep *gatewayv1alpha1.TailscaleEndpoints) metav1.ObjectMeta {
+	settings := podSettings(ep)
+	labels := maps.Clone(settings.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, poolLabels(ep))
+	return metav1.ObjectMeta{Labels: labels, Annotations: maps.Clone(settings.Annotations)}
+}
+
+// podSettings are the pool's pod settings; empty when it sets none.
+func podSettings(ep *gatewayv1alpha1.TailscaleEndpoints) gatewayv1alpha1.ProxyPodSpec {
+	if ep.Spec.Proxy.Pod == nil {
+		return gatewayv1alpha1.ProxyPodSpec{}
+	}
+	return *ep.Spec.Proxy.Pod
+}
+
 func podSpec(ep *gatewayv1alpha1.TailscaleEndpoints, opts ProxyOptions) corev1.PodSpec {
+	settings := podSettings(ep)
 	return corev1.PodSpec{
-		ServiceAccountName: pool.ServiceAccountName(ep.Name),
+		NodeSelector:              settings.NodeSelector,
+		Tolerations:               settings.Tolerations,
+		Affinity:                  settings.Affinity,
+		PriorityClassName:         settings.PriorityClassName,
+		TopologySpreadConstraints: spreadConstraints(ep, settings.TopologySpreadConstraints),
+		ServiceAccountName:        pool.ServiceAccountName(ep.Name),
 		// The proxy talks to the API server (its ConfigMap and Secrets).
 		AutomountServiceAccountToken: ptr.To(true),
 		// Service links would put every Service of the namespace in the env.
@@ -60,10 +88,42 @@ func proxyContainer(ep *gatewayv1alpha1.TailscaleEndpoints, opts ProxyOptions) c
 		Ports:           []corev1.ContainerPort{{Name: adminPortName, ContainerPort: AdminPort, Protocol: corev1.ProtocolTCP}},
 		ReadinessProbe:  httpProbe("/readyz"),
 		LivenessProbe:   httpProbe("/healthz"),
-		Resources:       opts.resources(),
+		Resources:       containerResources(ep, opts),
 		SecurityContext: containerSecurityContext(),
 		VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 	}
+}
+
+// containerResources: the pool's own, else the operator's default.
+func containerResources(ep *gatewayv1alpha1.TailscaleEndpoints, opts ProxyOptions) corev1.ResourceRequirements {
+	if r := podSettings(ep).Resources; r != nil {
+		return *r
+	}
+	return opts.resources()
+}
+
+// spreadConstraints are the pool's own (a constraint without a
+// labelSelector counting the pool's pods), or by default a spread across
+// nodes where possible, so that losing a node takes as few machines as it
+// can without ever keeping a machine from being scheduled.
+func spreadConstraints(ep *gatewayv1alpha1.TailscaleEndpoints, given []corev1.TopologySpreadConstraint) []corev1.TopologySpreadConstraint {
+	poolPods := &metav1.LabelSelector{MatchLabels: selectorLabels(ep)}
+	if len(given) == 0 {
+		return []corev1.TopologySpreadConstraint{{
+			MaxSkew:           1,
+			TopologyKey:       corev1.LabelHostname,
+			WhenUnsatisfiable: corev1.ScheduleAnyway,
+			LabelSelector:     poolPods,
+		}}
+	}
+	out := make([]corev1.TopologySpreadConstraint, len(given))
+	for i, c := range given {
+		if c.LabelSelector == nil {
+			c.LabelSelector = poolPods
+		}
+		out[i] = c
+	}
+	return out
 }
 
 func proxyEnv(ep *gatewayv1alpha1.TailscaleEndpoints) []corev1.EnvVar {

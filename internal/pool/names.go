@@ -4,7 +4,10 @@
 // Both sides import it, so they cannot drift apart.
 package pool
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Object names of a pool. The StatefulSet is named like the pool, so its pods
 // (the machines) are <pool>-0, <pool>-1, … as the specification's status shows.
@@ -83,6 +86,19 @@ const (
 // AdminPort is where a proxy pod serves /healthz, /readyz and /metrics: the
 // StatefulSet's probes and the proxy configuration both use it.
 const AdminPort = 9002
+
+// Shutdown of a proxy pod. The pod's termination grace period must cover
+// all of it, or the kubelet kills the proxy mid-drain.
+const (
+	// DrainTimeout is how long a stopping proxy waits for its connections.
+	DrainTimeout = 30 * time.Second
+	// ShutdownSlack bounds what a stopping proxy does besides draining:
+	// withdrawing its VIP services and writing two reports.
+	ShutdownSlack = 10 * time.Second
+	// TerminationGracePeriod is what the pool's pods are given to stop:
+	// the drain, the rest of the shutdown and a margin.
+	TerminationGracePeriod = DrainTimeout + ShutdownSlack + 5*time.Second
+)
 
 // Environment of a proxy pod, set by the StatefulSet.
 const (

@@ -66,6 +66,8 @@ func podSpec(ep *gatewayv1alpha1.TailscaleEndpoints, opts ProxyOptions) corev1.P
 		PriorityClassName:         settings.PriorityClassName,
 		TopologySpreadConstraints: spreadConstraints(ep, settings.TopologySpreadConstraints),
 		ServiceAccountName:        pool.ServiceAccountName(ep.Name),
+		// Longer than the proxy's drain and the rest of its shutdown.
+		TerminationGracePeriodSeconds: ptr.To(int64(pool.TerminationGracePeriod.Seconds())),
 		// The proxy talks to the API server (its ConfigMap and Secrets).
 		AutomountServiceAccountToken: ptr.To(true),
 		// Service links would put every Service of the namespace in the env.

@@ -8,13 +8,14 @@ import (
 	"os/signal"
 	"slices"
 	"syscall"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"tailscale.com/logtail"
 	"tailscale.com/net/netns"
+
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 )
 
 // Requested reports whether the command line asks for pod mode.
@@ -32,7 +33,7 @@ func Command(args []string) int {
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default $KUBECONFIG, else in-cluster credentials)")
 	admin := fs.String("admin-address", "", "serve /healthz, /readyz, /metrics here (default: the configuration's admin.address)")
 	stateDir := fs.String("state-dir", "", "tsnet's working directory (default $TMPDIR/tsgw-proxy-$POD_NAME; the node's identity is kept in the state Secret)")
-	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGTERM waits for connections to finish")
+	drain := fs.Duration("drain-timeout", pool.DrainTimeout, "how long SIGTERM waits for connections to finish (the pod's termination grace period is set for the default)")
 	labMode := fs.Bool("lab", false, "running in the offline lab on loopback: no network namespaces (netns), no log upload")
 	debug := fs.Bool("debug", false, "log at debug level (includes the tailnet node's logs)")
 	if err := fs.Parse(args); err != nil {

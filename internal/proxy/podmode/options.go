@@ -55,7 +55,8 @@ type Options struct {
 	// tsgw-proxy-<pod> in the temporary directory, so that several pods
 	// run as processes of one host (the lab) do not share it.
 	StateDir string
-	// DrainTimeout bounds the wait for connections on shutdown. Default 30s.
+	// DrainTimeout bounds the wait for connections on shutdown. Default
+	// pool.DrainTimeout, which the pod's termination grace period covers.
 	DrainTimeout time.Duration
 	// CounterInterval is the least time between two reports that differ
 	// only in connection counters. Default 5s.
@@ -71,7 +72,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.DrainTimeout <= 0 {
-		o.DrainTimeout = 30 * time.Second
+		o.DrainTimeout = pool.DrainTimeout
 	}
 	if o.CounterInterval <= 0 {
 		o.CounterInterval = 5 * time.Second

@@ -3,8 +3,8 @@ package podmode
 import (
 	"context"
 	"slices"
-	"time"
 
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
@@ -51,7 +51,7 @@ func (m *machine) serve(ctx context.Context, first configVersion, cfg *proxyconf
 // most DrainTimeout, writes the final report and leaves the tailnet.
 func (m *machine) shutdown() {
 	m.stopping.Store(true)
-	ctx, cancel := context.WithTimeout(context.Background(), m.opts.DrainTimeout+10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), m.opts.DrainTimeout+pool.ShutdownSlack)
 	defer cancel()
 	m.withdrawServices(ctx)
 	if err := m.reporter.write(ctx, true); err != nil {

@@ -49,7 +49,7 @@ func (r *Reconciler) ensureAuthKeys(ctx context.Context, ep *gatewayv1alpha1.Tai
 				return 0, fmt.Errorf("expired auth key for %s: %w", m.pod, err)
 			}
 		}
-		if err := r.mintAuthKey(ctx, ep, inv.api, m); err != nil {
+		if err := r.mintAuthKey(ctx, ep, inv, replicas, m); err != nil {
 			return 0, fmt.Errorf("auth key for %s: %w", m.pod, err)
 		}
 	}
@@ -71,13 +71,18 @@ func (r *Reconciler) dropExpiredKey(ctx context.Context, ep *gatewayv1alpha1.Tai
 	return nil
 }
 
-func (r *Reconciler) mintAuthKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, api tsapi.Client, m machineName) error {
+func (r *Reconciler) mintAuthKey(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, inv *inventory, replicas map[int]*replica, m machineName) error {
 	pod := m.pod
 	// The cache may not show a Secret written moments ago: ask the API server.
 	needed, err := r.needsAuthKey(ctx, ep, pod)
 	if err != nil || !needed {
 		return err
 	}
+	// A key minted for this machine before a crash is held by nobody.
+	if err := r.revokeOrphanKeys(ctx, ep, inv, replicas); err != nil {
+		return err
+	}
+	api := inv.api
 	key, err := api.CreateAuthKey(ctx, authKeyRequest(r.OperatorID, ep, m))
 	if err != nil {
 		return fmt.Errorf("minting an auth key for machine %s: %w", pod, err)

@@ -20,6 +20,8 @@ type inventory struct {
 	devices []tsapi.Device
 	keys    []tsapi.AuthKeyMeta
 	read    struct{ devices, keys bool }
+	// swept is set once the pool's orphaned keys are revoked (orphans.go).
+	swept bool
 }
 
 func (inv *inventory) listDevices(ctx context.Context) ([]tsapi.Device, error) {

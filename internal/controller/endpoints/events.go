@@ -24,6 +24,9 @@ const (
 	// EventAuthKeyNotOwned: a key could not be proven the machine's, so it
 	// was not revoked.
 	EventAuthKeyNotOwned = "AuthKeyNotOwned"
+	// EventOrphanKeyRevoked: a key minted for the pool that no Secret held
+	// (an interrupted mint) was revoked.
+	EventOrphanKeyRevoked = "OrphanAuthKeyRevoked"
 )
 
 func (r *Reconciler) normal(ep *gatewayv1alpha1.TailscaleEndpoints, reason, action, note string, args ...any) {

@@ -59,6 +59,9 @@ func (r *Reconciler) releaseTailnet(ctx context.Context, ep *gatewayv1alpha1.Tai
 		}
 		devices, keys = devices+d, keys+k
 	}
+	if err := r.revokeOrphanKeys(ctx, ep, inv, replicas); err != nil {
+		return err
+	}
 	r.normal(ep, EventReleased, "Delete", "deleted %d device(s) and revoked %d auth key(s)", devices, keys)
 	return nil
 }

@@ -83,27 +83,34 @@ func authKeyRequest(operatorID string, ep *gatewayv1alpha1.TailscaleEndpoints, m
 	for _, t := range ep.Spec.Tags {
 		tags = append(tags, string(t))
 	}
-	return tsapi.AuthKeyRequest{Tags: tags, Description: keyDescription(operatorID, ep.Namespace, ep.Name, m.ordinal)}
+	return tsapi.AuthKeyRequest{Tags: tags, Description: keyDescription(operatorID, ep.Namespace, ep.Name, m.ordinal), Expiry: authKeyLifetime}
 }
+
+// authKeyLifetime is short: a key only has to outlive its pod's first
+// start, and a key nobody holds (minted just before a crash) admits
+// nobody for long. An unused key that expires is replaced (authkeys.go).
+const authKeyLifetime = time.Hour
 
 // maxDescription is the longest key description the Tailscale API takes.
 const maxDescription = 50
 
 // keyDescription is "tsgw <operator> <namespace> <pool> <ordinal>", kept
 // to the letters, digits, dashes and spaces the Tailscale API accepts in
-// a description. When it is too long, the longest of operator, namespace
-// and pool is cut first; the ordinal is always whole.
+// a description. When it is too long, the longer of namespace and pool is
+// cut first, then the operator ID; the ordinal is always whole. It is
+// deterministic: the operator recognises its keys by it (orphans.go).
 func keyDescription(operatorID, namespace, poolName string, ordinal int) string {
 	parts := []string{descriptionWord(operatorID), descriptionWord(namespace), descriptionWord(poolName)}
 	fixed := len("tsgw ") + len(" ") + len(strconv.Itoa(ordinal)) + 2 // the spaces between the parts
 	for fixed+len(parts[0])+len(parts[1])+len(parts[2]) > maxDescription {
-		longest := 0
-		for i := range parts {
-			if len(parts[i]) > len(parts[longest]) {
-				longest = i
-			}
+		cut := 1 // namespace or pool, the longer, while either is longer than one character
+		if len(parts[2]) > len(parts[1]) {
+			cut = 2
 		}
-		parts[longest] = parts[longest][:len(parts[longest])-1]
+		if len(parts[cut]) <= 1 {
+			cut = 0
+		}
+		parts[cut] = parts[cut][:len(parts[cut])-1]
 	}
 	return "tsgw " + strings.Join(parts, " ") + " " + strconv.Itoa(ordinal)
 }

@@ -315,3 +315,32 @@ func updateSecret(t *testing.T, l *lab, name string, change func(*corev1.Secret)
 		t.Fatal(err)
 	}
 }
+
+// A key minted for a machine by an operator that crashed before storing
+// it is revoked before the machine's next key is minted; keys of other
+// operators are left alone.
+func TestOrphanedKeyIsRevoked(t *testing.T) {
+	l := startLab(t)
+	mint := func(operatorID string) string {
+		key, err := l.api.CreateAuthKey(t.Context(), tsapi.AuthKeyRequest{Tags: []string{"tag:web"}, Description: keyDescription(operatorID, poolNS, "web", 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key.ID
+	}
+	orphan, others := mint(l.operatorID), mint("operator-b")
+	l.create(t, webPool("web", "lab", 1))
+	eventually(t, "web-0's key stored", func() error { return l.exists(&corev1.Secret{}, "web-0-authkey") })
+	eventually(t, "the orphan revoked", func() error {
+		if l.liveKeys(t)[orphan] {
+			return fmt.Errorf("orphaned key %s still valid", orphan)
+		}
+		return nil
+	})
+	if !l.liveKeys(t)[others] {
+		t.Errorf("another operator's key %s was revoked", others)
+	}
+	if err := l.eventWithReason(EventOrphanKeyRevoked); err != nil {
+		t.Error(err)
+	}
+}

@@ -201,7 +201,7 @@ func TestKeyDescription(t *testing.T) {
 		{"operator-1a2b3c4d", "prod", "web", 0, "tsgw operator-1a2b3c4d prod web 0"},
 		{"op", "team.a", "web_east", 12, "tsgw op team-a web-east 12"},
 		{"operator-1a2b3c4d", "a-very-long-namespace-name-indeed", "a.pool.name-with-dots", 3,
-			"tsgw operator-1a2b a-very-long-na a-pool-name-wi 3"},
+			"tsgw operator-1a2b3c4d a-very-long- a-pool-name- 3"},
 	}
 	for _, tc := range cases {
 		got := keyDescription(tc.operator, tc.namespace, tc.pool, tc.ordinal)

@@ -1,5 +1,10 @@
 package v1alpha1
 
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
 // Condition types. Every kind has Ready; the others belong to one kind.
 const (
 	// ConditionReady is True when the object does what it asks for.
@@ -110,3 +115,23 @@ const (
 	ReasonServing    = "Serving"
 	ReasonNotServing = "NotServing"
 )
+
+// MaxMessage is the most of a message a condition keeps. The API allows
+// 32768 bytes per condition, but a status made of several such messages
+// could pass the object size limit and be refused, losing every other
+// field with it.
+const MaxMessage = 2048
+
+// BoundedMessage is msg cut to MaxMessage bytes on a character boundary,
+// saying how much was cut.
+func BoundedMessage(msg string) string {
+	if len(msg) <= MaxMessage {
+		return msg
+	}
+	suffix := fmt.Sprintf("… (cut from %d bytes)", len(msg))
+	cut := MaxMessage - len(suffix)
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + suffix
+}

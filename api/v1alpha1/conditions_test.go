@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // conditionReason is the pattern the API server enforces on
@@ -47,5 +48,25 @@ func TestConditionReasons(t *testing.T) {
 	})
 	if len(byValue) < 10 {
 		t.Fatalf("found %d reasons in conditions.go; is the parsing right?", len(byValue))
+	}
+}
+
+func TestBoundedMessage(t *testing.T) {
+	for name, msg := range map[string]string{
+		"short":                "ok",
+		"exactly the limit":    strings.Repeat("a", MaxMessage),
+		"an API error of 1MiB": strings.Repeat("x", 1<<20),
+		"multibyte at the cut": strings.Repeat("é", MaxMessage),
+	} {
+		got := BoundedMessage(msg)
+		if len(got) > MaxMessage || !utf8.ValidString(got) {
+			t.Errorf("%s: %d bytes, valid UTF-8 %v", name, len(got), utf8.ValidString(got))
+		}
+		if len(msg) <= MaxMessage && got != msg {
+			t.Errorf("%s: a message within the limit was changed", name)
+		}
+		if len(msg) > MaxMessage && !strings.Contains(got, "cut from") {
+			t.Errorf("%s: the cut is not said", name)
+		}
 	}
 }

@@ -105,14 +105,14 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 	tailnets := tailnet.NewClients(foreign, opts.Namespace, opts.DefaultTailnet)
 	if err := (&tailnetctrl.Reconciler{
 		Client:   c,
-		Recorder: mgr.GetEventRecorder("tailscaletailnet-controller"),
+		Recorder: boundedRecorder{mgr.GetEventRecorder("tailscaletailnet-controller")},
 		Tailnets: tailnets,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&servicesctrl.Reconciler{
 		Client:         c,
-		Recorder:       mgr.GetEventRecorder("tailscaleservices-controller"),
+		Recorder:       boundedRecorder{mgr.GetEventRecorder("tailscaleservices-controller")},
 		Tailnets:       tailnets,
 		OperatorID:     opts.OperatorID,
 		DefaultTailnet: opts.DefaultTailnet,
@@ -122,7 +122,7 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 	if err := (&endpoints.Reconciler{
 		Client:     c,
 		Scheme:     mgr.GetScheme(),
-		Recorder:   mgr.GetEventRecorder(endpoints.ControllerName),
+		Recorder:   boundedRecorder{mgr.GetEventRecorder(endpoints.ControllerName)},
 		Tailnets:   tailnets,
 		OperatorID: opts.OperatorID,
 		APIReader:  mgr.GetAPIReader(),

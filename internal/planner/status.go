@@ -297,7 +297,7 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 		if ok {
 			s = metav1.ConditionTrue
 		}
-		return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen, LastTransitionTime: o.Now}
+		return metav1.Condition{Type: t, Status: s, Reason: reason, Message: gatewayv1alpha1.BoundedMessage(msg), ObservedGeneration: gen, LastTransitionTime: o.Now}
 	}
 	var out []metav1.Condition
 	if n := len(o.Service.Pools); n > 0 {

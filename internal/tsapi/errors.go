@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 	tailscale "tailscale.com/client/tailscale/v2"
@@ -87,13 +88,29 @@ func wrapErr(op string, err error) error {
 	}
 	var v2Err tailscale.APIError
 	if errors.As(err, &v2Err) {
-		return &APIError{Op: op, Status: v2Err.Status, Message: v2Err.Message}
+		return &APIError{Op: op, Status: v2Err.Status, Message: bounded(v2Err.Message)}
 	}
 	var tokenErr *oauth2.RetrieveError
 	if errors.As(err, &tokenErr) && tokenErr.Response != nil {
-		return &APIError{Op: op + " (fetching OAuth token)", Status: tokenErr.Response.StatusCode, Message: tokenMessage(tokenErr)}
+		return &APIError{Op: op + " (fetching OAuth token)", Status: tokenErr.Response.StatusCode, Message: bounded(tokenMessage(tokenErr))}
 	}
 	return fmt.Errorf("tailscale API: %s: %w", op, err)
+}
+
+// maxServerMessage bounds the server's error text an error carries: it ends
+// up in conditions and Events, which have size limits, and a misbehaving
+// server (or a proxy's error page) can answer with megabytes.
+const maxServerMessage = 512
+
+func bounded(msg string) string {
+	if len(msg) <= maxServerMessage {
+		return msg
+	}
+	cut := maxServerMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + fmt.Sprintf("… (%d bytes cut)", len(msg)-cut)
 }
 
 func tokenMessage(e *oauth2.RetrieveError) string {

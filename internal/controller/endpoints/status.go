@@ -80,6 +80,7 @@ func readyCondition(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) met
 		c.Status, c.Reason = metav1.ConditionTrue, gatewayv1alpha1.ReasonPoolReady
 		c.Message = fmt.Sprintf("%d machine(s) provisioned", desiredReplicas(ep))
 	}
+	c.Message = gatewayv1alpha1.BoundedMessage(c.Message)
 	return c
 }
 

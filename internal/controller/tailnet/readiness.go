@@ -43,6 +43,7 @@ func readyCondition(c check, generation int64) metav1.Condition {
 		cond.Status, cond.Reason = metav1.ConditionFalse, gatewayv1alpha1.ReasonAPIError
 		cond.Message = fmt.Sprintf("the Tailscale API answered with an error: %v", c.err)
 	}
+	cond.Message = gatewayv1alpha1.BoundedMessage(cond.Message)
 	return cond
 }
 

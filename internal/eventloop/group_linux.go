@@ -1,7 +1,9 @@
 package eventloop
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -129,6 +131,31 @@ func (g *Group) anyLongLived() bool {
 		}
 	}
 	return false
+}
+
+// Ping asks every loop to answer through its command queue, and fails
+// when one has not by ctx's deadline: a loop that stops answering (stuck
+// in a handler, or exited after an epoll error) no longer serves its
+// connections, which only a restart repairs.
+func (g *Group) Ping(ctx context.Context) error {
+	answered := make([]chan struct{}, len(g.loops))
+	for i, lp := range g.loops {
+		select {
+		case <-lp.finished: // a stopped loop runs commands at once: ask first
+			return fmt.Errorf("event loop %d of %d has stopped", i+1, len(g.loops))
+		default:
+		}
+		answered[i] = make(chan struct{})
+		lp.post(func() { close(answered[i]) })
+	}
+	for i, ch := range answered {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("event loop %d of %d did not answer: %w", i+1, len(g.loops), ctx.Err())
+		}
+	}
+	return nil
 }
 
 // each runs f on every loop's goroutine and waits for all of them.

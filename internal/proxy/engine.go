@@ -291,6 +291,16 @@ func (e *Engine) Addr(address string) net.Addr {
 // Ready reports whether a configuration is serving and no drain has begun.
 func (e *Engine) Ready() bool { return e.applied.Load() && !e.draining.Load() }
 
+// Alive fails when the engine can no longer serve connections: an event
+// loop that stopped or does not answer within ctx. The liveness probe
+// asks it; readiness (Ready) is about configuration, not this.
+func (e *Engine) Alive(ctx context.Context) error {
+	if e.loops == nil {
+		return nil // goroutines per connection: the runtime schedules them
+	}
+	return e.loops.Ping(ctx)
+}
+
 // Stats snapshots every service's counters and health, sorted by name.
 func (e *Engine) Stats() []ServiceStats {
 	services := *e.services.Load()

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/eventloop"
@@ -14,6 +15,7 @@ type eventLoops interface {
 	Serve(ll *eventloop.Listener) error // accept on ll from now on
 	Unserve(ll *eventloop.Listener)     // stop accepting on ll and close it
 	AbortAll()                          // close every connection (hard stop)
+	Ping(ctx context.Context) error     // every loop answers its command queue
 	Close()                             // stop the loops
 }
 

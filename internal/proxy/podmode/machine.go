@@ -50,7 +50,7 @@ func newMachine(opts Options, secret *stateSecret, log *slog.Logger) (*machine, 
 	m.registry.MustRegister(m.configRefused, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.net = newNetwork(opts.Identity.IP)
-	m.reporter = &reporter{secret: secret, policy: writePolicy{CounterInterval: opts.CounterInterval}, log: log, ready: m.ready}
+	m.reporter = &reporter{secret: secret, policy: writePolicy{CounterInterval: opts.CounterInterval, Heartbeat: opts.Heartbeat}, log: log, ready: m.ready}
 	engine, err := proxy.New(proxy.Options{
 		Dial: m.net.dial, Listen: m.net.listen, Registry: m.registry, Logger: log,
 		OnSwitch: m.reporter.recordSwitch,
@@ -80,7 +80,7 @@ func (m *machine) startAdmin(cfg *proxyconfig.Config) error {
 }
 
 func (m *machine) serveAdminOn(addr string) error {
-	stop, bound, err := admin.Serve(addr, m.ready, m.registry, m.log)
+	stop, bound, err := admin.Serve(addr, m.engine.Alive, m.ready, m.registry, m.log)
 	if err != nil {
 		return err
 	}

@@ -59,8 +59,13 @@ type Options struct {
 	// pool.DrainTimeout, which the pod's termination grace period covers.
 	DrainTimeout time.Duration
 	// CounterInterval is the least time between two reports that differ
-	// only in connection counters. Default 5s.
+	// only in connection counters. Default 30s: counters change with every
+	// connection, and each write wakes the operator.
 	CounterInterval time.Duration
+	// Heartbeat is the longest time between two reports, written even
+	// when nothing changed so that the pool's status shows the machine is
+	// alive (lastSeen). Default 5m.
+	Heartbeat time.Duration
 	// ReportInterval is how often the report is recomputed (and written
 	// if it changed). Default 1s.
 	ReportInterval time.Duration
@@ -75,7 +80,10 @@ func (o Options) withDefaults() Options {
 		o.DrainTimeout = pool.DrainTimeout
 	}
 	if o.CounterInterval <= 0 {
-		o.CounterInterval = 5 * time.Second
+		o.CounterInterval = 30 * time.Second
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 5 * time.Minute
 	}
 	if o.ReportInterval <= 0 {
 		o.ReportInterval = time.Second

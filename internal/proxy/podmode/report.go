@@ -83,10 +83,11 @@ func serviceReport(s proxy.ServiceStats, last failover) pool.ServiceReport {
 
 // writePolicy decides when a report is written: at once when anything but
 // the connection counters changed (health, readiness, membership…), counter
-// changes at most every CounterInterval, and never when nothing changed, so
-// an idle machine makes no writes.
+// changes at most every CounterInterval, and when nothing changed only as a
+// heartbeat every Heartbeat, so an idle machine writes rarely.
 type writePolicy struct {
 	CounterInterval time.Duration
+	Heartbeat       time.Duration
 }
 
 // shouldWrite compares next with the last written report (nil: none yet).
@@ -99,7 +100,7 @@ func (p writePolicy) shouldWrite(last *pool.MachineStatus, lastWrite time.Time, 
 		return true
 	}
 	if equalReports(*last, next) {
-		return false
+		return p.Heartbeat > 0 && now.Sub(lastWrite) >= p.Heartbeat
 	}
 	return now.Sub(lastWrite) >= p.CounterInterval
 }

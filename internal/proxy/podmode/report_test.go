@@ -43,7 +43,7 @@ func TestBuildReport(t *testing.T) {
 }
 
 func TestWritePolicy(t *testing.T) {
-	p := writePolicy{CounterInterval: 5 * time.Second}
+	p := writePolicy{CounterInterval: 30 * time.Second, Heartbeat: 5 * time.Minute}
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	last := buildReport(sampleReport(t0, true, 1))
 	for _, tc := range []struct {
@@ -53,7 +53,8 @@ func TestWritePolicy(t *testing.T) {
 	}{
 		{"nothing changed, later", sampleReport(t0.Add(time.Minute), true, 1), false},
 		{"counters changed too soon", sampleReport(t0.Add(time.Second), true, 2), false},
-		{"counters changed after the interval", sampleReport(t0.Add(5*time.Second), true, 2), true},
+		{"counters changed after the interval", sampleReport(t0.Add(30*time.Second), true, 2), true},
+		{"nothing changed, heartbeat due", sampleReport(t0.Add(5*time.Minute), true, 1), true},
 		{"health changed at once", sampleReport(t0.Add(time.Second), false, 1), true},
 	} {
 		if got := p.shouldWrite(&last, t0, buildReport(tc.next), tc.next.Now); got != tc.want {

@@ -87,7 +87,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	var adminAddr net.Addr
 	if cfg.Admin != nil {
-		stopAdmin, addr, err := admin.Serve(cfg.Admin.Address, engine.Ready, reg, log)
+		stopAdmin, addr, err := admin.Serve(cfg.Admin.Address, engine.Alive, engine.Ready, reg, log)
 		if err != nil {
 			return err
 		}

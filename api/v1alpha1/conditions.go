@@ -14,6 +14,12 @@ const (
 	// machine of the pool forwards.
 	ConditionAvailable = "Available"
 
+	// ConditionConfigApplied (TailscaleEndpoints) is True when every
+	// machine that reports runs the pool's newest configuration, False
+	// when one refused it (it keeps the one it ran), Unknown while it is
+	// being applied.
+	ConditionConfigApplied = "ConfigApplied"
+
 	// ConditionSelected (TailscaleServices) is True when the selector
 	// matches at least one pool.
 	ConditionSelected = "Selected"
@@ -75,6 +81,11 @@ const (
 	// Available.
 	ReasonMachinesReady  = "MachinesReady"
 	ReasonNoMachineReady = "NoMachineReady"
+
+	// ConfigApplied.
+	ReasonConfigApplied = "Applied"
+	ReasonConfigRefused = "ConfigRefused"
+	ReasonApplying      = "Applying"
 )
 
 // Reasons of a TailscaleServices' conditions, besides the shared ones.

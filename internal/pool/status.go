@@ -18,10 +18,19 @@ type MachineStatus struct {
 	Ready bool `json:"ready"`
 	// ConfigGeneration is the generation of the ConfigMap last applied.
 	ConfigGeneration string `json:"configGeneration,omitempty"`
+	// ConfigRefused is set while the newest ConfigMap version could not be
+	// applied (the machine keeps running ConfigGeneration).
+	ConfigRefused *ConfigRefusal `json:"configRefused,omitempty"`
 	// Services reports each service the machine balances, by name.
 	Services map[string]ServiceReport `json:"services,omitempty"`
 	// Updated is when the report was written.
 	Updated time.Time `json:"updated"`
+}
+
+// ConfigRefusal is a configuration version a machine refused, and why.
+type ConfigRefusal struct {
+	Generation string `json:"generation"`
+	Error      string `json:"error"`
 }
 
 // ServiceReport is one balanced service as a machine sees it.

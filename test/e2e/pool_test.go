@@ -306,6 +306,9 @@ func (s *scenario) waitPool(ctx context.Context, name string, n int) *gatewayv1a
 		if len(st.Machines) != n || st.ReadyReplicas != int32(n) {
 			return fmt.Errorf("readyReplicas %d, machines %s", st.ReadyReplicas, machinesString(ep))
 		}
+		if c := meta.FindStatusCondition(st.Conditions, gatewayv1alpha1.ConditionConfigApplied); c == nil || c.Status != metav1.ConditionTrue {
+			return fmt.Errorf("ConfigApplied: %+v", c)
+		}
 		for i, m := range st.Machines {
 			if m.Name != pool.PodName(name, i) || !m.Ready || ipv4Of(m.TailnetIPs) == "" || m.DeviceID == "" ||
 				m.Hostname != pool.MachineHostname(devenv.DefaultOperatorID, s.ns, name, i) || m.FQDN != m.Hostname+"."+env.Lab.Domain() {

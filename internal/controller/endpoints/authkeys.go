@@ -129,7 +129,7 @@ func (r *Reconciler) needsAuthKey(ctx context.Context, ep *gatewayv1alpha1.Tails
 	}
 	if authKey != nil {
 		if !metav1.IsControlledBy(authKey, ep) {
-			return false, fmt.Errorf("Secret %s: %w", authKey.Name, &TakenError{Why: "is not the pool's"})
+			return false, fmt.Errorf("auth key Secret %s: %w", authKey.Name, &TakenError{Why: "is not the pool's"})
 		}
 		return false, nil
 	}

@@ -13,6 +13,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 )
 
@@ -116,6 +119,9 @@ func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndp
 		waiting, scaleErr = r.removeExtraReplicas(ctx, ep, api, replicas)
 	}
 	obs.applyErr = r.ensureObjects(ctx, ep)
+	if obs.configVersion, err = r.configVersion(ctx, ep); err != nil {
+		return ctrl.Result{}, err
+	}
 	problem, backendErr := r.resolveBackend(ctx, ep)
 	obs.backend = problem
 	statusErr := r.updateStatus(ctx, ep, obs)
@@ -132,6 +138,17 @@ func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndp
 		return ctrl.Result{RequeueAfter: keyExpires}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// configVersion is the resourceVersion of the pool's ConfigMap (written
+// by the proxy-config controller), "" before it exists.
+func (r *Reconciler) configVersion(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints) (string, error) {
+	cm := &corev1.ConfigMap{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: pool.ConfigMapName(ep.Name)}, cm)
+	if apierrors.IsNotFound(err) || (err == nil && !metav1.IsControlledBy(cm, ep)) {
+		return "", nil
+	}
+	return cm.ResourceVersion, err
 }
 
 // retriable drops from err what a retry cannot fix (a *TakenError: the

@@ -26,7 +26,10 @@ type observation struct {
 	authKeyErr error
 	// recordErr: a joined machine's device could not be looked up.
 	recordErr error
-	backend   *backend.Problem
+	// configVersion is the resourceVersion of the pool's ConfigMap, ""
+	// before it exists.
+	configVersion string
+	backend       *backend.Problem
 }
 
 // desiredStatus computes the pool's status from scratch. Only the
@@ -43,6 +46,7 @@ func desiredStatus(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) gate
 	st.Conditions = append([]metav1.Condition(nil), ep.Status.Conditions...)
 	meta.SetStatusCondition(&st.Conditions, readyCondition(ep, obs))
 	meta.SetStatusCondition(&st.Conditions, availableCondition(ep, st.ReadyReplicas))
+	meta.SetStatusCondition(&st.Conditions, configAppliedCondition(ep, obs.replicas, obs.configVersion))
 	return st
 }
 

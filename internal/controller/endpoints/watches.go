@@ -38,6 +38,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&gatewayv1alpha1.TailscaleEndpoints{}).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&corev1.Secret{}).
+		Owns(&corev1.ConfigMap{}). // its version, against the machines' (ConfigApplied)
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{}).

@@ -37,6 +37,7 @@ type machine struct {
 	running     *proxyconfig.Config
 	runningData []byte
 	lastSeen    []byte // the last version applied or refused, to refuse once
+	lastRefusal error  // why lastSeen was refused, if it was
 
 	configRefused prometheus.Gauge
 }
@@ -113,7 +114,10 @@ func (m *machine) apply(ctx context.Context, v configVersion) {
 		return
 	}
 	if bytes.Equal(v.Data, m.lastSeen) {
-		return // refused already
+		if m.lastRefusal != nil { // refused already: still refused under this version
+			m.reporter.setRefused(v.ResourceVersion, m.lastRefusal)
+		}
+		return
 	}
 	m.lastSeen = v.Data
 	cfg, err := parsePodConfig(v.Data)
@@ -146,5 +150,7 @@ func (m *machine) applyConfig(ctx context.Context, cfg *proxyconfig.Config) erro
 
 func (m *machine) refused(v configVersion, err error) {
 	m.configRefused.Set(1)
+	m.lastRefusal = err
+	m.reporter.setRefused(v.ResourceVersion, err)
 	m.log.Error("configuration refused; keeping the running one", "version", v.ResourceVersion, "error", err)
 }

@@ -133,6 +133,33 @@ func TestPodMode(t *testing.T) {
 		}
 	})
 
+	t.Run("RefusedConfigurationIsReported", func(t *testing.T) {
+		m := a
+		before, _, err := readReport(ctx, env, namespace, m.pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := writeConfig(t, env, m.pool, "listeners: [{address: \"not an address\"}]\n")
+		eventually(t, ctx, m.pod+" to report the refusal", func() error {
+			st, _, err := readReport(ctx, env, namespace, m.pod)
+			switch {
+			case err != nil:
+				return err
+			case st.ConfigRefused == nil || st.ConfigRefused.Generation != bad || st.ConfigRefused.Error == "":
+				return fmt.Errorf("refusal %+v, want version %s", st.ConfigRefused, bad)
+			case st.ConfigGeneration != before.ConfigGeneration:
+				return fmt.Errorf("runs version %s, want still %s", st.ConfigGeneration, before.ConfigGeneration)
+			}
+			return nil
+		})
+		other := reports[otherOf(m, a, b).pod].TailnetIPs[0]
+		good := writeConfig(t, env, m.pool, renderConfig(l.ControlURL(), m.backend, other, time.Hour))
+		waitGeneration(t, ctx, env, m.pod, good)
+		if st, _, err := readReport(ctx, env, namespace, m.pod); err != nil || st.ConfigRefused != nil {
+			t.Errorf("after a good version: refusal %+v, %v", st.ConfigRefused, err)
+		}
+	})
+
 	t.Run("ShutdownWithdrawsTheService", func(t *testing.T) {
 		host := waitHost(t, ctx, l)
 		first, second := a, b

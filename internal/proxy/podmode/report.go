@@ -31,6 +31,8 @@ type reportInput struct {
 	Node       nodeInfo
 	Ready      bool
 	Generation string
+	// Refused is the newest version, if the engine refused it.
+	Refused *pool.ConfigRefusal
 	Stats      []proxy.ServiceStats
 	Failovers  map[string]failover
 	Now        time.Time
@@ -45,6 +47,7 @@ func buildReport(in reportInput) pool.MachineStatus {
 		TailnetIPs:       in.Node.IPs,
 		Ready:            in.Ready,
 		ConfigGeneration: in.Generation,
+		ConfigRefused:    in.Refused,
 		Updated:          in.Now.UTC().Truncate(time.Second),
 	}
 	for _, s := range in.Stats {

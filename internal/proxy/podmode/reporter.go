@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ type reporter struct {
 	// never held across I/O: recordSwitch runs under the engine's locks.
 	mu         sync.Mutex
 	generation string
+	refusal    *pool.ConfigRefusal
 	failovers  map[string]failover
 
 	// writeMu serializes writes and guards what was last written.
@@ -38,11 +40,27 @@ type reporter struct {
 	lastWrite time.Time
 }
 
-// setGeneration records the ConfigMap version the engine runs.
+// setRefused records a ConfigMap version the engine could not run; the
+// error is cut short, as it ends up in the pool's status.
+func (r *reporter) setRefused(v string, err error) {
+	msg := err.Error()
+	if len(msg) > maxRefusalError {
+		msg = strings.ToValidUTF8(msg[:maxRefusalError], "") + "…"
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refusal = &pool.ConfigRefusal{Generation: v, Error: msg}
+}
+
+// maxRefusalError bounds a refusal's error text in the report.
+const maxRefusalError = 512
+
+// setGeneration records the ConfigMap version the engine runs: nothing
+// is refused any more.
 func (r *reporter) setGeneration(v string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.generation = v
+	r.generation, r.refusal = v, nil
 }
 
 // recordSwitch is the engine's OnSwitch hook; it must not call the engine.
@@ -112,5 +130,9 @@ func (r *reporter) input(info nodeInfo, now time.Time) reportInput {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	in.Generation, in.Failovers = r.generation, maps.Clone(r.failovers)
+	if r.refusal != nil {
+		refusal := *r.refusal
+		in.Refused = &refusal
+	}
 	return in
 }

@@ -44,6 +44,18 @@ type Refusal struct {
 	Message string
 }
 
+// IsRefusal reports whether a condition reason is one of Check's: the
+// proxy-config controller keeps a refused service's pools from
+// advertising it, as hosting a VIP service is using the tailnet too.
+func IsRefusal(reason string) bool {
+	switch reason {
+	case gatewayv1alpha1.ReasonAccessNotConfigured, gatewayv1alpha1.ReasonNamespaceNotAllowed,
+		gatewayv1alpha1.ReasonTagNotAllowed, gatewayv1alpha1.ReasonNameNotAllowed:
+		return true
+	}
+	return false
+}
+
 // Check returns why access refuses the request of an object in ns, or nil
 // when it is allowed. The rules apply in the order a user fixes them:
 // access configured, namespace selected, tags allowed, name prefixed.

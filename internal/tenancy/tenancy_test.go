@@ -66,6 +66,9 @@ func TestCheck(t *testing.T) {
 			if got == nil {
 				t.Fatalf("allowed; want %s", tc.reason)
 			}
+			if !IsRefusal(got.Reason) {
+				t.Errorf("IsRefusal(%s) is false", got.Reason)
+			}
 			if got.Reason != tc.reason {
 				t.Errorf("reason %s, want %s (%s)", got.Reason, tc.reason, got.Message)
 			}
@@ -87,6 +90,14 @@ func TestNamePrefix(t *testing.T) {
 	} {
 		if got := NamePrefix(tc.prefix, tc.ns); got != tc.want {
 			t.Errorf("NamePrefix(%q, %q) = %q, want %q", tc.prefix, tc.ns, got, tc.want)
+		}
+	}
+}
+
+func TestIsRefusalOnlyOfCheck(t *testing.T) {
+	for _, reason := range []string{gatewayv1alpha1.ReasonConflict, gatewayv1alpha1.ReasonRegistered, gatewayv1alpha1.ReasonTailnetNotReady, ""} {
+		if IsRefusal(reason) {
+			t.Errorf("IsRefusal(%q)", reason)
 		}
 	}
 }

@@ -118,6 +118,23 @@ func TestTailnetAccess(t *testing.T) {
 			t.Errorf("%s: %d Warning events, want 1", tc.name, n)
 		}
 	}
+	// Advertising a VIP service is hosting it: a refused service's pools
+	// serve it in the cluster but do not advertise it in the tailnet.
+	// (A refused discovery attaches to nothing: its service keeps its
+	// default name.)
+	for i, tc := range refused {
+		vip, poolName := tc.vipName, "web"
+		if tc.discover {
+			vip = fmt.Sprintf("svc:refused-%d", i)
+		}
+		if tc.autoApprovePool != "" {
+			poolName = tc.autoApprovePool
+		}
+		eventually(t, tc.name+": its pool serves "+vip+" in the cluster only", func(ctx context.Context) (bool, string) {
+			cfg := f.proxyConfigIn(ctx, tc.namespace, poolName)
+			return servesInCluster(cfg, vip) && !hostsVIP(cfg, vip) && !hostsVIP(cfg, "svc:shared-db"), fmt.Sprintf("%+v", cfg)
+		})
+	}
 	if w := f.emu.WriteRequests(); len(w) != 0 {
 		t.Errorf("refused services wrote to the tailnet: %+v", w)
 	}
@@ -136,6 +153,10 @@ func TestTailnetAccess(t *testing.T) {
 			_, err := f.api.GetVIPService(ctx, "svc:team-b-web")
 			return condition(ts, gatewayv1alpha1.ConditionVIPServiceReady) == "True/Registered" && err == nil,
 				fmt.Sprintf("%s, %v", condition(ts, gatewayv1alpha1.ConditionVIPServiceReady), err)
+		})
+		eventually(t, "its pool advertises svc:team-b-web", func(ctx context.Context) (bool, string) {
+			cfg := f.proxyConfigIn(ctx, "team-b", "web")
+			return cfg != nil && hostsVIP(cfg, "svc:team-b-web"), fmt.Sprintf("%+v", cfg)
 		})
 	})
 }

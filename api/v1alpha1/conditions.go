@@ -56,6 +56,18 @@ const (
 	// ReasonNoPorts: there is no port to serve (a pool's backend, a VIP
 	// service, an in-cluster Service).
 	ReasonNoPorts = "NoPorts"
+
+	// The tailnet's spec.access refuses the object (TailscaleEndpoints'
+	// Ready, TailscaleServices' VIPServiceReady); one reason per rule.
+	// ReasonAccessNotConfigured: the TailscaleTailnet has no spec.access.
+	ReasonAccessNotConfigured = "AccessNotConfigured"
+	// ReasonNamespaceNotAllowed: access.namespaceSelector does not select
+	// the object's namespace.
+	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
+	// ReasonTagNotAllowed: a tag is not among access.tags.
+	ReasonTagNotAllowed = "TagNotAllowed"
+	// ReasonNameNotAllowed: the VIP service name lacks access.vipServiceNamePrefix.
+	ReasonNameNotAllowed = "NameNotAllowed"
 )
 
 // Reasons of a TailscaleTailnet's Ready condition, besides the shared ones.

@@ -30,6 +30,43 @@ type TailscaleTailnetSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('http://')",message="must be an http:// or https:// URL, for example https://controlplane.tailscale.com"
 	// +optional
 	CoordinationServerURL string `json:"coordinationServerURL,omitempty"`
+
+	// access says which namespaces may use the tailnet, with which tags and
+	// VIP service names. Without it nobody may: every pool and service
+	// naming the tailnet is refused with a condition that says to set
+	// spec.access (namespaceSelector: {} lets every namespace use it, as a
+	// single-team cluster wants).
+	// +optional
+	Access *TailnetAccess `json:"access,omitempty"`
+}
+
+// TailnetAccess is who may use a tailnet shared by several teams, and how.
+// Pools (TailscaleEndpoints) and TailscaleServices outside it are refused
+// before anything is created in the tailnet or the cluster for them.
+type TailnetAccess struct {
+	// namespaceSelector picks the namespaces whose TailscaleEndpoints and
+	// TailscaleServices may use the tailnet; {} selects every namespace.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="namespaceSelector.matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, !(e.operator in ['In', 'NotIn']) || (has(e.values) && size(e.values) > 0))",message="namespaceSelector.matchExpressions[].values must be non-empty when the operator is In or NotIn"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, !(e.operator in ['Exists', 'DoesNotExist']) || !has(e.values) || size(e.values) == 0)",message="namespaceSelector.matchExpressions[].values must be empty when the operator is Exists or DoesNotExist; remove values"
+	NamespaceSelector metav1.LabelSelector `json:"namespaceSelector"`
+
+	// tags the pools' machines and the VIP services may carry; omitted:
+	// any tag the OAuth client may use.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=set
+	// +optional
+	Tags []Tag `json:"tags,omitempty"`
+
+	// vipServiceNamePrefix: every VIP service a namespace's
+	// TailscaleServices creates or joins must be named svc:<prefix>...,
+	// where "{namespace}" in the prefix stands for the namespace, e.g.
+	// "{namespace}-" gives team-a's services svc:team-a-... Omitted: any name.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9-]|[{]namespace[}])*$')",message="must be lower-case letters, digits, dashes and the placeholder {namespace}, without svc: (it is implied), for example {namespace}- or team-a-"
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('-')",message="must not start with a dash: a VIP service name is svc: followed by a DNS label"
+	// +optional
+	VIPServiceNamePrefix string `json:"vipServiceNamePrefix,omitempty"`
 }
 
 // TailscaleTailnetStatus is what the operator last found out about the tailnet.

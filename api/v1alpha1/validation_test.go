@@ -121,6 +121,24 @@ var invalidObjects = []invalid{
 		`spec.oauthSecretRef: Required value`},
 	{"tailnet api url", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, apiBaseURL: "ftp://api.example.com"}`,
 		`spec.apiBaseURL: Invalid value: "ftp://api.example.com": must be an http:// or https:// URL`},
+	{"tailnet access needs a namespace selector", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, access: {tags: ["tag:web"]}}`,
+		`spec.access.namespaceSelector: Required value`},
+	{"tailnet access selector operator", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, access: {namespaceSelector: {matchExpressions: [{key: team, operator: Equals, values: [a]}]}}}`,
+		`spec.access.namespaceSelector: Invalid value: namespaceSelector.matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist`},
+	{"tailnet access selector In needs values", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, access: {namespaceSelector: {matchExpressions: [{key: team, operator: In}]}}}`,
+		`namespaceSelector.matchExpressions[].values must be non-empty when the operator is In or NotIn`},
+	{"tailnet access tags", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, access: {namespaceSelector: {}, tags: ["web"]}}`,
+		`spec.access.tags[0]: Invalid value: "web": must be a Tailscale tag`},
+	{"tailnet access tags are a set", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, access: {namespaceSelector: {}, tags: ["tag:web", "tag:web"]}}`,
+		`spec.access.tags[1]: Duplicate value: "tag:web"`},
+	{"tailnet access name prefix with svc:", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, access: {namespaceSelector: {}, vipServiceNamePrefix: "svc:team-a-"}}`,
+		`spec.access.vipServiceNamePrefix: Invalid value: "svc:team-a-": must be lower-case letters, digits, dashes and the placeholder {namespace}, without svc: (it is implied)`},
+	{"tailnet access name prefix placeholder", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, access: {namespaceSelector: {}, vipServiceNamePrefix: "{team}-"}}`,
+		`spec.access.vipServiceNamePrefix: Invalid value: "{team}-": must be lower-case letters, digits, dashes and the placeholder {namespace}`},
+	{"tailnet access name prefix upper case", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, access: {namespaceSelector: {}, vipServiceNamePrefix: "Team-"}}`,
+		`must be lower-case letters, digits, dashes and the placeholder {namespace}`},
+	{"tailnet access name prefix leading dash", "TailscaleTailnet", `{oauthSecretRef: {name: creds}, access: {namespaceSelector: {}, vipServiceNamePrefix: "-{namespace}"}}`,
+		`spec.access.vipServiceNamePrefix: Invalid value: "-{namespace}": must not start with a dash`},
 }
 
 func TestInvalidObjectsAreRefusedWithMessagesNamingTheField(t *testing.T) {
@@ -148,5 +166,30 @@ func TestInvalidObjectsAreRefusedWithMessagesNamingTheField(t *testing.T) {
 				t.Errorf("refused with\n  %v\nwant a message containing\n  %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// The access a single-team cluster and a shared tailnet write are accepted.
+func TestTailnetAccessIsAccepted(t *testing.T) {
+	env := kubetest.Start(t)
+	for i, spec := range []string{
+		`{oauthSecretRef: {name: creds}, access: {namespaceSelector: {}}}`,
+		`{oauthSecretRef: {name: creds}, access: {namespaceSelector: {matchExpressions: [{key: team, operator: In, values: [a, b]}]},
+		  tags: ["tag:web", "tag:db"], vipServiceNamePrefix: "{namespace}-"}}`,
+		`{oauthSecretRef: {name: creds}, access: {namespaceSelector: {matchLabels: {team: a}}, vipServiceNamePrefix: "shared-{namespace}-"}}`,
+	} {
+		var parsed map[string]any
+		if err := yaml.Unmarshal([]byte(spec), &parsed); err != nil {
+			t.Fatalf("bad test spec: %v", err)
+		}
+		obj := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "gateway.tailscale.com/v1alpha1",
+			"kind":       "TailscaleTailnet",
+			"metadata":   map[string]any{"name": fmt.Sprintf("valid-%d", i)},
+			"spec":       parsed,
+		}}
+		if err := env.Client.Create(t.Context(), obj, client.FieldValidation("Strict")); err != nil {
+			t.Errorf("refused %s: %v", spec, err)
+		}
 	}
 }

@@ -118,6 +118,8 @@ func tailnetObjects(apiURL, controlURL string, oauth oauthClient) []client.Objec
 				APIBaseURL:            apiURL,
 				CoordinationServerURL: controlURL,
 				OAuthSecretRef:        gatewayv1alpha1.SecretReference{Name: OAuthSecretName, Namespace: OperatorNamespace},
+				// The lab is one team's: every namespace, any tag, any name.
+				Access: &gatewayv1alpha1.TailnetAccess{},
 			},
 		},
 	}

@@ -9,6 +9,7 @@ import (
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tenancy"
 )
 
 // AsksToJoin reports whether the TailscaleServices asks to join the VIP
@@ -94,14 +95,15 @@ func approvalNote(o Observed) string {
 // before advertising the VIP service called name in the tailnet (see
 // Service.Withhold): its status, written by the services controller, does
 // not name that service yet, or reports that the name is taken by a
-// service it may not share. Advertising a service is hosting it, so a
-// TailscaleServices just created waits for that first check rather than
-// join another's service for a moment.
+// service it may not share, or that the tailnet's access refuses it
+// (tenancy). Advertising a service is hosting it, so a TailscaleServices
+// just created waits for that first check rather than join another's
+// service for a moment.
 func Unconfirmed(ts *gatewayv1alpha1.TailscaleServices, name string) bool {
 	vs := ts.Status.VIPServiceStatus
 	if vs == nil || vs.ServiceName != name {
 		return true
 	}
 	c := meta.FindStatusCondition(ts.Status.Conditions, gatewayv1alpha1.ConditionVIPServiceReady)
-	return c != nil && c.Status == metav1.ConditionFalse && c.Reason == gatewayv1alpha1.ReasonConflict
+	return c != nil && c.Status == metav1.ConditionFalse && (c.Reason == gatewayv1alpha1.ReasonConflict || tenancy.IsRefusal(c.Reason))
 }

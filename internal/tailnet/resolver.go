@@ -38,9 +38,15 @@ type Info struct {
 	ControlURL string
 	// Domain is its MagicDNS domain, when known.
 	Domain string
+	// Access says which namespaces may use it, and how (tenancy.Check);
+	// nil lets nobody.
+	Access *gatewayv1alpha1.TailnetAccess
 }
 
 // Resolver gives the API client and Info of a TailscaleTailnet by name.
+// Info is filled whenever the TailscaleTailnet could be read, even when
+// its credentials cannot be used (the error says why), so that who may
+// use the tailnet is known before its API is; its Name is empty otherwise.
 type Resolver interface {
 	Resolve(ctx context.Context, name string) (tsapi.Client, Info, error)
 }
@@ -73,18 +79,18 @@ func (c *Clients) Resolve(ctx context.Context, name string) (tsapi.Client, Info,
 	}
 	cfg, version, err := c.config(ctx, tn)
 	if err != nil {
-		return nil, Info{}, err
+		return nil, InfoOf(tn), err
 	}
 	api, err := c.Cache.Get(name, cfg, version)
 	if err != nil {
-		return nil, Info{}, err
+		return nil, InfoOf(tn), err
 	}
 	return api, InfoOf(tn), nil
 }
 
 // InfoOf is the Info a TailscaleTailnet gives.
 func InfoOf(tn *gatewayv1alpha1.TailscaleTailnet) Info {
-	return Info{Name: tn.Name, ControlURL: tn.Spec.CoordinationServerURL, Domain: tn.Status.MagicDNSDomain}
+	return Info{Name: tn.Name, ControlURL: tn.Spec.CoordinationServerURL, Domain: tn.Status.MagicDNSDomain, Access: tn.Spec.Access}
 }
 
 // config reads the OAuth credentials of a tailnet. The Secret's

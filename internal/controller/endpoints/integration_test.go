@@ -84,7 +84,8 @@ func startCluster(t *testing.T, emu *apiemulator.Server, apiURL, operatorID stri
 	})
 	l.create(t, &gatewayv1alpha1.TailscaleTailnet{
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec:       gatewayv1alpha1.TailscaleTailnetSpec{APIBaseURL: apiURL, OAuthSecretRef: gatewayv1alpha1.SecretReference{Name: "oauth"}},
+		Spec: gatewayv1alpha1.TailscaleTailnetSpec{APIBaseURL: apiURL, OAuthSecretRef: gatewayv1alpha1.SecretReference{Name: "oauth"},
+			Access: &gatewayv1alpha1.TailnetAccess{}},
 	})
 	api, err := tsapi.New(tsapi.Config{BaseURL: apiURL, ClientID: clientID, ClientSecret: clientSecret})
 	if err != nil {

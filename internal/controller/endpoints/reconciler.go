@@ -106,19 +106,27 @@ func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndp
 		return ctrl.Result{}, err
 	}
 	obs := observation{replicas: replicas}
-	api, _, tnErr := r.Tailnets.Resolve(ctx, ep.Spec.Tailnet)
+	api, info, tnErr := r.Tailnets.Resolve(ctx, ep.Spec.Tailnet)
 	obs.tailnetErr = tnErr
+	// Before anything is minted or created: see admission.
+	admitted, refusal, err := r.admission(ctx, ep, info)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	obs.refusal = refusal
 	var scaleErr error
 	var waiting bool
 	var keyExpires time.Duration
-	if tnErr == nil {
+	if tnErr == nil && admitted {
 		// Keys before the StatefulSet, so new pods find theirs at start.
 		inv := &inventory{api: api}
 		keyExpires, obs.authKeyErr = r.ensureAuthKeys(ctx, ep, inv, replicas)
 		obs.recordErr = r.recordDevices(ctx, inv, replicas)
 		waiting, scaleErr = r.removeExtraReplicas(ctx, ep, api, replicas)
 	}
-	obs.applyErr = r.ensureObjects(ctx, ep)
+	if admitted {
+		obs.applyErr = r.ensureObjects(ctx, ep)
+	}
 	if obs.configVersion, err = r.configVersion(ctx, ep); err != nil {
 		return ctrl.Result{}, err
 	}

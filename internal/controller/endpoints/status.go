@@ -11,6 +11,7 @@ import (
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tenancy"
 )
 
 // lastSeenResolution bounds how often a machine's periodic reports can
@@ -22,6 +23,8 @@ const lastSeenResolution = time.Minute
 type observation struct {
 	replicas   map[int]*replica
 	tailnetErr error
+	// refusal: the tailnet's access rules refuse the pool (admission).
+	refusal    *tenancy.Refusal
 	applyErr   error
 	authKeyErr error
 	// recordErr: a joined machine's device could not be looked up.
@@ -70,6 +73,8 @@ func machineOf(pod string, r *replica) gatewayv1alpha1.Machine {
 func readyCondition(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) metav1.Condition {
 	c := metav1.Condition{Type: gatewayv1alpha1.ConditionReady, Status: metav1.ConditionFalse, ObservedGeneration: ep.Generation}
 	switch {
+	case obs.refusal != nil:
+		c.Reason, c.Message = refusedCondition(obs.refusal)
 	case obs.tailnetErr != nil:
 		c.Reason, c.Message = tailnetReason(obs.tailnetErr), obs.tailnetErr.Error()
 	case obs.applyErr != nil:

@@ -15,6 +15,7 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tenancy"
 )
 
 func stateWith(t *testing.T, pod string, st pool.MachineStatus) corev1.Secret {
@@ -107,6 +108,10 @@ func TestReadyConditionReasons(t *testing.T) {
 		want string
 	}{
 		{observation{tailnetErr: fmt.Errorf("%w: gone", tailnet.ErrTailnetNotFound)}, "TailnetNotFound"},
+		// The tailnet's access refuses the pool: said first, as its
+		// credentials are not the pool owner's to fix.
+		{observation{refusal: &tenancy.Refusal{Reason: gatewayv1alpha1.ReasonTagNotAllowed, Message: "m"},
+			tailnetErr: fmt.Errorf("%w: no secret", tailnet.ErrSecretMissing)}, gatewayv1alpha1.ReasonTagNotAllowed},
 		{observation{tailnetErr: fmt.Errorf("%w: no secret", tailnet.ErrSecretMissing)}, "SecretMissing"},
 		{observation{tailnetErr: fmt.Errorf("%w: no key", tailnet.ErrKeyMissing)}, "SecretKeyMissing"},
 		{observation{tailnetErr: fmt.Errorf("boom")}, gatewayv1alpha1.ReasonTailnetNotReady},

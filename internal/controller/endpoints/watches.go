@@ -11,9 +11,11 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
@@ -25,8 +27,10 @@ import (
 const ControllerName = "tailscaleendpoints"
 
 // SetupWithManager registers the controller: the pool, everything it
-// owns, the Services and EndpointSlices its backend resolves from, and
-// TailscaleTailnets (a pool waiting for its tailnet retries when it appears).
+// owns, the Services and EndpointSlices its backend resolves from,
+// TailscaleTailnets (a pool waiting for its tailnet retries when it
+// appears, or when its access rules change), and the labels of Namespaces
+// (which the tailnet's access.namespaceSelector judges).
 // The manager's indexes (observe.RegisterIndexes) must be registered first.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Tailnets == nil || r.ProxyImage == "" {
@@ -47,6 +51,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsUsingService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsUsingSlice)).
 		Watches(&gatewayv1alpha1.TailscaleTailnet{}, handler.EnqueueRequestsFromMapFunc(r.poolsOnTailnet)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.poolsInNamespace),
+			builder.OnlyMetadata, builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Complete(requeue.OnConflict(r))
 }
 
@@ -101,6 +107,16 @@ func (r *Reconciler) poolsOnTailnet(ctx context.Context, o client.Object) []reco
 		}
 	}
 	return requests(pools)
+}
+
+// poolsInNamespace maps a Namespace whose labels changed to its pools.
+func (r *Reconciler) poolsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &gatewayv1alpha1.TailscaleEndpointsList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(o.GetName())); err != nil {
+		log.FromContext(ctx).Error(err, "listing the pools of a namespace", "namespace", o.GetName())
+		return nil
+	}
+	return requests(list.Items)
 }
 
 func requests(pools []gatewayv1alpha1.TailscaleEndpoints) []reconcile.Request {

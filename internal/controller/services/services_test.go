@@ -66,7 +66,8 @@ func startCluster(t *testing.T, emu *apiemulator.Server, apiURL, operatorID stri
 		StringData: map[string]string{tailnet.ClientIDKey: clientID, tailnet.ClientSecretKey: clientSecret}})
 	f.create(t, &gatewayv1alpha1.TailscaleTailnet{ObjectMeta: metav1.ObjectMeta{Name: "lab"},
 		Spec: gatewayv1alpha1.TailscaleTailnetSpec{APIBaseURL: apiURL, Tailnet: "-", CoordinationServerURL: "http://control.test",
-			OAuthSecretRef: gatewayv1alpha1.SecretReference{Name: "oauth", Namespace: "tsgw"}}})
+			OAuthSecretRef: gatewayv1alpha1.SecretReference{Name: "oauth", Namespace: "tsgw"},
+			Access:         &gatewayv1alpha1.TailnetAccess{}}})
 	f.runControllers(t, operatorID)
 	return f
 }

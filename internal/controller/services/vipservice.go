@@ -39,21 +39,25 @@ func (r *Reconciler) ensureVIPService(ctx context.Context, svc *planner.Service,
 		return err
 	}
 	o.Domain = info.Domain
+	g, err := r.gate(ctx, ts, info)
+	if err != nil || !r.admitTags(g, *svc, o) {
+		return err
+	}
 	// First from the tailnet's shared snapshot; anything that would write
 	// starts over on fresh reads (see tsapi.Snapshot).
 	snap := r.snapshot(tn)
 	before, beforeSvc := *o, *svc
-	err = r.ensureOn(ctx, snap.ReadOnly(api), svc, o)
+	err = r.ensureOn(ctx, snap.ReadOnly(api), svc, o, g)
 	if !errors.Is(err, tsapi.ErrNeedsFreshRead) {
 		return err
 	}
 	*o, *svc = before, beforeSvc
 	defer snap.Invalidate() // what this pass writes
-	return r.ensureOn(ctx, api, svc, o)
+	return r.ensureOn(ctx, api, svc, o, g)
 }
 
 // ensureOn is ensureVIPService's work once the tailnet's API is known.
-func (r *Reconciler) ensureOn(ctx context.Context, api tsapi.Client, svc *planner.Service, o *planner.Observed) error {
+func (r *Reconciler) ensureOn(ctx context.Context, api tsapi.Client, svc *planner.Service, o *planner.Observed, g gate) error {
 	ts := svc.Object
 	name, matched, problem, err := chooseName(ctx, api, ts)
 	if err != nil {
@@ -62,6 +66,9 @@ func (r *Reconciler) ensureOn(ctx context.Context, api tsapi.Client, svc *planne
 	o.Discovered = matched
 	if problem != nil {
 		o.VIPProblem = problem
+		return nil
+	}
+	if !r.admitName(g, ts, name, o) {
 		return nil
 	}
 	svc.Name = "" // chosen again: the spec's, or the one discovery attaches to

@@ -117,6 +117,7 @@ func createTailnet(t *testing.T, env *kubetest.Env, name, apiURL string) {
 		Spec: gatewayv1alpha1.TailscaleTailnetSpec{
 			APIBaseURL:     apiURL,
 			OAuthSecretRef: gatewayv1alpha1.SecretReference{Name: name},
+			Access:         &gatewayv1alpha1.TailnetAccess{},
 		},
 	}
 	if err := env.Client.Create(t.Context(), tn); err != nil {

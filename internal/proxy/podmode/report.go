@@ -32,10 +32,10 @@ type reportInput struct {
 	Ready      bool
 	Generation string
 	// Refused is the newest version, if the engine refused it.
-	Refused *pool.ConfigRefusal
-	Stats      []proxy.ServiceStats
-	Failovers  map[string]failover
-	Now        time.Time
+	Refused   *pool.ConfigRefusal
+	Stats     []proxy.ServiceStats
+	Failovers map[string]failover
+	Now       time.Time
 }
 
 // buildReport renders the machine's report.

@@ -22,6 +22,8 @@ func main() {
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", true, "run one active replica at a time")
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "metrics address (0 disables)")
 	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "health probe address")
+	flag.IntVar(&opts.Workers, "workers", operator.DefaultWorkers, "objects each controller reconciles at once")
+	flag.DurationVar(&opts.ReconcileTimeout, "reconcile-timeout", operator.DefaultReconcileTimeout, "longest time one reconcile may take before it is retried")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

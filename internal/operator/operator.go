@@ -4,8 +4,10 @@
 package operator
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -52,7 +54,21 @@ type Options struct {
 	// environment's extra clusters): controller names, which label
 	// metrics, are then not checked for uniqueness.
 	SharedProcess bool
+	// Workers is how many objects each controller reconciles at once;
+	// zero means DefaultWorkers. With one, a single blackholed tailnet API
+	// would hold up every other tailnet's objects.
+	Workers int
+	// ReconcileTimeout bounds one reconcile; zero means
+	// DefaultReconcileTimeout. A reconcile that runs out is retried with
+	// backoff like any failure, and its worker is free again.
+	ReconcileTimeout time.Duration
 }
+
+// Defaults of Options.Workers and Options.ReconcileTimeout.
+const (
+	DefaultWorkers          = 4
+	DefaultReconcileTimeout = time.Minute
+)
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
@@ -66,7 +82,11 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "tailscale-gateway-operator",
 		LeaderElectionNamespace: opts.Namespace,
-		Controller:              config.Controller{SkipNameValidation: ptr.To(opts.SharedProcess)},
+		Controller: config.Controller{
+			SkipNameValidation:      ptr.To(opts.SharedProcess),
+			MaxConcurrentReconciles: cmp.Or(opts.Workers, DefaultWorkers),
+			ReconciliationTimeout:   cmp.Or(opts.ReconcileTimeout, DefaultReconcileTimeout),
+		},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// Only the proxy pods are of interest: do not cache every pod.
 			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{pool.LabelManagedBy: pool.ManagedBy})},

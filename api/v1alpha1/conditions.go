@@ -95,7 +95,7 @@ const (
 	ReasonNoMachineReady = "NoMachineReady"
 
 	// ConfigApplied.
-	ReasonConfigApplied = "Applied"
+	ReasonApplied       = "Applied"
 	ReasonConfigRefused = "ConfigRefused"
 	ReasonApplying      = "Applying"
 )

@@ -46,7 +46,7 @@ func configAppliedCondition(ep *gatewayv1alpha1.TailscaleEndpoints, replicas map
 	case len(behind) > 0:
 		c.Message = fmt.Sprintf("configuration version %s is being applied: %s", desired, strings.Join(behind, ", "))
 	default:
-		c.Status, c.Reason = metav1.ConditionTrue, gatewayv1alpha1.ReasonConfigApplied
+		c.Status, c.Reason = metav1.ConditionTrue, gatewayv1alpha1.ReasonApplied
 		c.Message = fmt.Sprintf("%d machine(s) run configuration version %s", reporting, desired)
 	}
 	c.Message = gatewayv1alpha1.BoundedMessage(c.Message)

@@ -18,6 +18,7 @@ generate: ## Regenerate deepcopy, CRDs and RBAC from the API types and markers.
 	$(TOOLS) controller-gen object:headerFile=../../hack/boilerplate.go.txt paths=../../api/...
 	$(TOOLS) controller-gen crd:allowDangerousTypes=false paths=../../api/... output:crd:artifacts:config=../../config/crd/bases
 	$(TOOLS) controller-gen rbac:roleName=tsgw-operator paths=../../internal/... output:rbac:artifacts:config=../../config/rbac
+	$(GO) run ./hack/chartgen
 
 .PHONY: build
 build: ## Build every binary into bin/.

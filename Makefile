@@ -7,6 +7,9 @@ BIN         := $(CURDIR)/bin
 TOOLS       := $(GO) -C hack/tools tool
 ENVTEST_DIR  = $(shell hack/envtest-binaries.sh)
 TEST_FLAGS  ?= -race -count=1 -timeout 30m
+# The release's version: the VERSION file once there is one. The chart's
+# version and appVersion are set from it when `make chart` packages it.
+CHART_VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
 
 .PHONY: all
 all: generate build
@@ -27,6 +30,11 @@ build: ## Build every binary into bin/.
 .PHONY: build-envoy-extension
 build-envoy-extension: ## Build the Envoy Gateway extension server (its own module) into bin/.
 	$(GO) -C envoy-extension build -o $(BIN)/envoy-extension .
+
+.PHONY: chart
+chart: ## Package the Helm chart (charts/tailscale-gateway) into bin/release/.
+	$(GO) -C test/chart run ./cmd/package-chart -chart ../../charts/tailscale-gateway -out $(BIN)/release \
+	  -version $(CHART_VERSION) -date "$$(git log -1 --format=%ct)"
 
 .PHONY: lint
 lint: $(BIN)/staticcheck ## gofmt, go vet and staticcheck.

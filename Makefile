@@ -7,6 +7,9 @@ BIN         := $(CURDIR)/bin
 TOOLS       := $(GO) -C hack/tools tool
 ENVTEST_DIR  = $(shell hack/envtest-binaries.sh)
 TEST_FLAGS  ?= -race -count=1 -timeout 30m
+# The release's version: the VERSION file once there is one. The chart's
+# version and appVersion are set from it when `make chart` packages it.
+CHART_VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
 
 .PHONY: all
 all: generate build
@@ -18,6 +21,7 @@ generate: ## Regenerate deepcopy, CRDs and RBAC from the API types and markers.
 	$(TOOLS) controller-gen object:headerFile=../../hack/boilerplate.go.txt paths=../../api/...
 	$(TOOLS) controller-gen crd:allowDangerousTypes=false paths=../../api/... output:crd:artifacts:config=../../config/crd/bases
 	$(TOOLS) controller-gen rbac:roleName=tsgw-operator paths=../../internal/... output:rbac:artifacts:config=../../config/rbac
+	$(GO) run ./hack/chartgen
 
 .PHONY: build
 build: ## Build every binary into bin/.
@@ -27,6 +31,11 @@ build: ## Build every binary into bin/.
 build-envoy-extension: ## Build the Envoy Gateway extension server (its own module) into bin/.
 	$(GO) -C envoy-extension build -o $(BIN)/envoy-extension .
 
+.PHONY: chart
+chart: ## Package the Helm chart (charts/tailscale-gateway) into bin/release/.
+	$(GO) -C test/chart run ./cmd/package-chart -chart ../../charts/tailscale-gateway -out $(BIN)/release \
+	  -version $(CHART_VERSION) -date "$$(git log -1 --format=%ct)"
+
 .PHONY: lint
 lint: $(BIN)/staticcheck ## gofmt, go vet and staticcheck.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -34,6 +43,8 @@ lint: $(BIN)/staticcheck ## gofmt, go vet and staticcheck.
 	$(BIN)/staticcheck ./...
 	$(GO) -C envoy-extension vet ./...
 	cd envoy-extension && $(BIN)/staticcheck ./...
+	$(GO) -C test/chart vet ./...
+	cd test/chart && $(BIN)/staticcheck ./...
 
 $(BIN)/staticcheck: hack/tools/go.mod
 	$(GO) build -C hack/tools -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
@@ -46,6 +57,9 @@ envtest: ## Build (once per machine) the kube-apiserver, etcd and kubectl the te
 test: envtest ## Unit, integration (envtest + emulator) and end-to-end (lab) tests.
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) ./...
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) -C envoy-extension test $(TEST_FLAGS) ./...
+	# The chart's tests render templates and talk to an API server: no
+	# concurrency of ours to race, and -race would double the cold build of Helm.
+	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) -C test/chart test -count=1 -timeout 30m ./...
 
 .PHONY: dev
 dev: envtest build ## Run everything locally: API server, lab tailnet, operator, examples.

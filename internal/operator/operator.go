@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/endpoints"
@@ -50,6 +51,10 @@ type Options struct {
 	// MetricsAddr and ProbeAddr are where metrics and probes are served
 	// ("0" disables).
 	MetricsAddr, ProbeAddr string
+	// MetricsInsecure serves metrics over plain HTTP to anyone; by default
+	// they are served over HTTPS to callers the API server authenticates
+	// and allows to get the /metrics URL (the metrics-reader ClusterRole).
+	MetricsInsecure bool
 	// SharedProcess allows more than one operator in this process (the dev
 	// environment's extra clusters): controller names, which label
 	// metrics, are then not checked for uniqueness.
@@ -71,13 +76,29 @@ const (
 )
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
+
+// metricsOptions: HTTPS (a self-signed certificate unless one is given)
+// with every request authenticated and authorised by the API server
+// (TokenReview, SubjectAccessReview for GET /metrics).
+func metricsOptions(opts Options) metricsserver.Options {
+	if opts.MetricsInsecure {
+		return metricsserver.Options{BindAddress: opts.MetricsAddr}
+	}
+	return metricsserver.Options{
+		BindAddress:    opts.MetricsAddr,
+		SecureServing:  true,
+		FilterProvider: filters.WithAuthenticationAndAuthorization,
+	}
+}
 
 // New builds the manager with every controller registered.
 func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  opts.Scheme,
-		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                 metricsOptions(opts),
 		HealthProbeBindAddress:  opts.ProbeAddr,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "tailscale-gateway-operator",

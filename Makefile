@@ -8,6 +8,14 @@ TOOLS       := $(GO) -C hack/tools tool
 ENVTEST_DIR  = $(shell hack/envtest-binaries.sh)
 TEST_FLAGS  ?= -race -count=1 -timeout 30m
 
+# One version source: the VERSION file. The commit is HEAD's, or "unknown"
+# outside a git checkout (a source tarball).
+VERSION     := $(shell cat VERSION)
+COMMIT      := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+MODULE      := github.com/tailscale-gateway/tailscale-gateway
+LDFLAGS      = -X $(MODULE)/internal/version.Version=$(VERSION) -X $(MODULE)/internal/version.Commit=$(COMMIT)
+EXT_LDFLAGS  = -X $(MODULE)/envoy-extension/internal/version.Version=$(VERSION) -X $(MODULE)/envoy-extension/internal/version.Commit=$(COMMIT)
+
 .PHONY: all
 all: generate build
 
@@ -21,11 +29,11 @@ generate: ## Regenerate deepcopy, CRDs and RBAC from the API types and markers.
 
 .PHONY: build
 build: ## Build every binary into bin/.
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 .PHONY: build-envoy-extension
 build-envoy-extension: ## Build the Envoy Gateway extension server (its own module) into bin/.
-	$(GO) -C envoy-extension build -o $(BIN)/envoy-extension .
+	$(GO) -C envoy-extension build -ldflags '$(EXT_LDFLAGS)' -o $(BIN)/envoy-extension .
 
 .PHONY: lint
 lint: $(BIN)/staticcheck ## gofmt, go vet and staticcheck.

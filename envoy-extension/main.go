@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tailscale-gateway/tailscale-gateway/envoy-extension/internal/server"
+	"github.com/tailscale-gateway/tailscale-gateway/envoy-extension/internal/version"
 )
 
 // stopTimeout bounds the graceful stop, well inside Kubernetes' default
@@ -32,9 +34,15 @@ func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig file for reading HTTPRoutes; default: the in-cluster config, else $KUBECONFIG; with neither, the port always comes from the TailscaleServices")
 	var level slog.Level
 	flag.TextVar(&level, "log-level", slog.LevelInfo, "least severe level logged: debug, info, warn or error (debug logs every cluster rewritten)")
+	printVersion := flag.Bool("version", false, "print the version, commit and Go version, and exit")
 	flag.Parse()
+	if *printVersion {
+		fmt.Println("envoy-extension", version.String())
+		return
+	}
 
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log.Info("envoy-extension starting", "version", version.Version, "commit", version.Commit, "go", runtime.Version())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	routes, err := routeReader(*kubeconfig, log)

@@ -2,6 +2,7 @@
 // standalone mode it forwards plain TCP listeners described by a file:
 //
 //	proxy --config proxy.yaml [--pprof 127.0.0.1:6060]
+//	proxy --version
 //
 // SIGHUP (or a change of the file) reloads; SIGTERM drains and exits. A bad
 // configuration at start exits with status 2.
@@ -22,16 +23,23 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy/podmode"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy/standalone"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/version"
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
+	// Before the modes: `--pod --version` prints the version too.
+	if versionRequested(args) {
+		fmt.Println("tsgw-proxy", version.String())
+		return 0
+	}
 	if podmode.Requested(args) {
 		return podmode.Command(args)
 	}
@@ -40,6 +48,7 @@ func run(args []string) int {
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGTERM waits for connections to finish")
 	debug := fs.Bool("debug", false, "log at debug level")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off by default)")
+	fs.Bool("version", false, "print the version, commit and Go version, and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -52,6 +61,7 @@ func run(args []string) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log.Info("tsgw-proxy starting", "version", version.Version, "commit", version.Commit, "go", runtime.Version())
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -82,6 +92,14 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// versionRequested reports whether args ask for --version (in either mode,
+// which parse their flags separately).
+func versionRequested(args []string) bool {
+	return slices.ContainsFunc(args, func(a string) bool {
+		return a == "--version" || a == "-version" || a == "--version=true" || a == "-version=true"
+	})
 }
 
 // loopsWithSpareP runs one event loop per P the runtime chose (it follows

@@ -19,6 +19,8 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, 2},
 		{"missing file", []string{"--config", filepath.Join(t.TempDir(), "absent.yaml")}, 2},
 		{"invalid file", []string{"--config", bad}, 2},
+		{"version", []string{"--version"}, 0},
+		{"version in pod mode", []string{"--pod", "--version"}, 0},
 	}
 	for _, tt := range tests {
 		if got := run(tt.args); got != tt.want {

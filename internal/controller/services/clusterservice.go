@@ -50,6 +50,18 @@ func (r *Reconciler) ensureClusterService(ctx context.Context, ts *gatewayv1alph
 	return nil, r.Client.Update(ctx, have)
 }
 
+// clusterServiceFailure is the ClusterServiceReady problem of a write the
+// API server refused, with the API server's reason (Invalid, Forbidden…).
+func clusterServiceFailure(tsName string, err error) *planner.Problem {
+	reason := string(apierrors.ReasonForError(err))
+	if reason == "" || reason == string(metav1.StatusReasonUnknown) {
+		reason = gatewayv1alpha1.ReasonApplyFailed
+	}
+	return &planner.Problem{Reason: reason, Message: fmt.Sprintf(
+		"the API server refused the in-cluster Service %s; the VIP service is not affected, clients in the cluster cannot reach it until this is fixed: %v",
+		planner.InClusterServiceName(tsName), err)}
+}
+
 // deleteClusterService removes the in-cluster Service if it is ours.
 func (r *Reconciler) deleteClusterService(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices) error {
 	have := &corev1.Service{}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -159,4 +160,67 @@ func TestInClusterService(t *testing.T) {
 			return len(list.Items) == 0, fmt.Sprintf("%d slices", len(list.Items))
 		})
 	})
+}
+
+// The API server refusing the in-cluster Service (here an admission
+// policy, as a cluster's rules might) is the ClusterServiceReady condition
+// with the API server's reason; the VIP service is still registered and
+// the rest of the status written. Once the refusal goes, the Service
+// follows.
+func TestRefusedClusterServiceIsItsOwnCondition(t *testing.T) {
+	f := start(t)
+	policy, binding := denyVIPServices()
+	f.create(t, policy)
+	f.create(t, binding)
+	eventually(t, "the admission policy in force", func(ctx context.Context) (bool, string) {
+		probe := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "probe-vip", Namespace: ns},
+			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}
+		err := f.env.Client.Create(ctx, probe, client.DryRunAll)
+		return err != nil, fmt.Sprint(err)
+	})
+	f.pool(t, "web-east", "east", "127.0.0.1:18081", 1)
+	f.service(t, "web", "svc:web")
+	eventually(t, "ClusterServiceReady False/Forbidden beside a registered VIP service", func(ctx context.Context) (bool, string) {
+		ts := f.get(ctx, "web")
+		cluster, vip := condition(ts, "ClusterServiceReady"), condition(ts, "VIPServiceReady")
+		_, err := f.api.GetVIPService(ctx, "svc:web")
+		return cluster == "False/Forbidden" && vip == "True/Registered" && err == nil && ts.Status.SelectedEndpoints != nil,
+			fmt.Sprintf("ClusterServiceReady %s, VIPServiceReady %s, VIP service in the API: %v", cluster, vip, err)
+	})
+	if msg := conditionMessage(f.get(t.Context(), "web"), "ClusterServiceReady"); !strings.Contains(msg, "web-vip") || !strings.Contains(msg, "no -vip Services here") {
+		t.Errorf("message %q does not name the Service and the API server's reason", msg)
+	}
+	if err := f.env.Client.Delete(t.Context(), binding); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "ClusterServiceReady True once the policy is gone", func(ctx context.Context) (bool, string) {
+		c := condition(f.get(ctx, "web"), "ClusterServiceReady")
+		return c == "True/Created", c
+	})
+}
+
+// denyVIPServices is an admission policy refusing Services named *-vip.
+func denyVIPServices() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+	forbidden := metav1.StatusReasonForbidden
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-vip-services"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"services"}},
+				},
+			}}},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression: "!object.metadata.name.endsWith('-vip')", Message: "no -vip Services here", Reason: &forbidden,
+			}},
+		},
+	}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-vip-services"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: policy.Name, ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+		},
+	}
+	return policy, binding
 }

@@ -6,6 +6,7 @@
 package services
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"sync"
@@ -92,8 +93,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if apiErr != nil {
 		o.VIPProblem = &planner.Problem{Reason: gatewayv1alpha1.ReasonAPIError, Message: fmt.Sprintf("the Tailscale API failed; retrying: %v", apiErr)}
 	}
-	if o.ClusterServiceProblem, err = r.ensureClusterService(ctx, ts, svc); err != nil {
-		return reconcile.Result{}, err
+	// A Service the API server refuses (say, its ClusterIP range is full)
+	// is this step's condition; the VIP service and the status go on.
+	o.ClusterServiceProblem, err = r.ensureClusterService(ctx, ts, svc)
+	clusterErr := err
+	if err != nil {
+		o.ClusterServiceProblem = clusterServiceFailure(ts.Name, err)
 	}
 	if o.Reports, err = observe.Reports(ctx, r.Client, svc.Pools); err != nil {
 		return reconcile.Result{}, err
@@ -101,8 +106,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.writeStatus(ctx, ts, o); err != nil {
 		return reconcile.Result{}, err
 	}
-	if apiErr != nil {
-		return reconcile.Result{}, apiErr
+	if err := errors.Join(apiErr, clusterErr); err != nil {
+		return reconcile.Result{}, err
 	}
 	return reconcile.Result{RequeueAfter: r.resync()}, nil
 }

@@ -18,6 +18,10 @@ const (
 	EventReleased       = "TailnetCleanedUp"
 	EventTailnetGone    = "TailnetGone"
 	EventCleanupBlocked = "CleanupBlocked"
+	// EventCleanupSkipped: an administrator asked to skip the cleanup.
+	EventCleanupSkipped = "CleanupSkipped"
+	// EventCleanupAbandoned: the cleanup kept failing for cleanup.Bound.
+	EventCleanupAbandoned = "CleanupAbandoned"
 	// EventDeviceNotOwned: a device could not be proven the machine's, so
 	// it was not deleted.
 	EventDeviceNotOwned = "DeviceNotOwned"

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/cleanup"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
@@ -15,7 +16,11 @@ import (
 // finalize removes the pool's devices and keys from the tailnet, then lets
 // the pool go; garbage collection removes its Kubernetes objects. A
 // TailscaleTailnet that no longer exists cannot be cleaned up: the pool is
-// let go with a Warning rather than held forever.
+// let go with a Warning rather than held forever. A cleanup that keeps
+// failing (a dead or unauthorised tailnet API) lets go after cleanup.Bound,
+// and at once when an administrator sets cleanup.SkipAnnotation, each with
+// a Warning: a finalizer that held for ever would block its namespace's
+// deletion.
 func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(ep, Finalizer) {
 		return ctrl.Result{}, nil
@@ -24,17 +29,15 @@ func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.Tailscale
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	api, _, err := r.Tailnets.Resolve(ctx, ep.Spec.Tailnet)
-	switch {
-	case errors.Is(err, tailnet.ErrTailnetNotFound):
-		r.warning(ep, EventTailnetGone, "Delete", "%v; the pool's devices and auth keys, if any, must be removed from the tailnet by hand", err)
-	case err != nil:
-		r.warning(ep, EventCleanupBlocked, "Delete", "cannot remove the pool's devices from the tailnet yet: %v", err)
-		return ctrl.Result{RequeueAfter: r.retryDelay()}, nil
-	default:
-		if err := r.releaseTailnet(ctx, ep, api, replicas); err != nil {
-			return ctrl.Result{}, err
+	if cleanup.Decide(ep, r.now()) == cleanup.Skipped {
+		r.warning(ep, EventCleanupSkipped, "Delete", "%s is set: the pool's devices and auth keys, if any, are left in the tailnet", cleanup.SkipAnnotation)
+	} else if err := r.cleanUp(ctx, ep, replicas); err != nil {
+		if cleanup.Decide(ep, r.now()) == cleanup.Retry {
+			r.warning(ep, EventCleanupBlocked, "Delete", "cannot remove the pool's devices from the tailnet yet (the pool is let go %s after its deletion, or at once with the annotation %s=true): %v",
+				cleanup.Bound, cleanup.SkipAnnotation, err)
+			return ctrl.Result{RequeueAfter: cleanup.RetryIn(ep, r.now(), r.retryDelay())}, nil
 		}
+		r.warning(ep, EventCleanupAbandoned, "Delete", "gave up removing the pool's devices and auth keys after %s; they may remain in the tailnet: %v", cleanup.Bound, err)
 	}
 	for _, rep := range replicas {
 		if err := r.letGo(ctx, rep.authKey); err != nil {
@@ -43,6 +46,20 @@ func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.Tailscale
 	}
 	controllerutil.RemoveFinalizer(ep, Finalizer)
 	return ctrl.Result{}, r.Client.Update(ctx, ep)
+}
+
+// cleanUp removes the pool's machines from its tailnet; a tailnet that no
+// longer exists has nothing to remove them from (a Warning says so).
+func (r *Reconciler) cleanUp(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, replicas map[int]*replica) error {
+	api, _, err := r.Tailnets.Resolve(ctx, ep.Spec.Tailnet)
+	if errors.Is(err, tailnet.ErrTailnetNotFound) {
+		r.warning(ep, EventTailnetGone, "Delete", "%v; the pool's devices and auth keys, if any, must be removed from the tailnet by hand", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return r.releaseTailnet(ctx, ep, api, replicas)
 }
 
 // releaseTailnet removes every machine of the pool from the tailnet: the

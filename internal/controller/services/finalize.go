@@ -2,11 +2,14 @@ package services
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/cleanup"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
@@ -15,34 +18,50 @@ import (
 
 // finalize releases the VIP service: deleted when this TailscaleServices
 // was the last to use it and no host named in its registry still serves
-// it (releaseRegistered); a service that is not ours is left alone. A tailnet that cannot be reached any more does not hold the
-// object forever: a Warning says what may be left behind.
-func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices) error {
+// it (releaseRegistered); a service that is not ours is left alone. A
+// tailnet that no longer exists does not hold the object: a Warning says
+// what may be left behind. A release that keeps failing (a dead or
+// unauthorised tailnet API) lets go after cleanup.Bound, and at once with
+// cleanup.SkipAnnotation, each with a Warning.
+func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices) (reconcile.Result, error) {
 	if !controllerutil.ContainsFinalizer(ts, Finalizer) {
-		return nil
+		return reconcile.Result{}, nil
 	}
 	eps, err := observe.SelectedPools(ctx, r.Client, ts)
 	if err != nil {
-		return err
+		return reconcile.Result{}, err
 	}
 	name := planner.VIPServiceName(ts)
 	if attached := observe.AttachedName(ts); attached != "" {
 		name = attached
 	}
 	tn, problem := r.tailnetOf(ts, eps)
-	if problem == nil {
+	switch {
+	case cleanup.Decide(ts, r.now()) == cleanup.Skipped:
+		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "VIPServiceNotReleased", "Delete",
+			"%s is set: %s is left in the tailnet as it is", cleanup.SkipAnnotation, name)
+	case problem == nil:
 		if err := r.release(ctx, ts, tn, name); err != nil {
-			return err
+			if cleanup.Decide(ts, r.now()) == cleanup.Retry {
+				r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "CleanupBlocked", "Delete",
+					"cannot release %s yet (let go %s after the deletion, or at once with the annotation %s=true): %v", name, cleanup.Bound, cleanup.SkipAnnotation, err)
+				return reconcile.Result{RequeueAfter: cleanup.RetryIn(ts, r.now(), releaseRetry)}, nil
+			}
+			r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "CleanupAbandoned", "Delete",
+				"gave up releasing %s after %s; it may remain in the tailnet: %v", name, cleanup.Bound, err)
 		}
 	}
 	// Garbage collection would delete it too; deleting it here does not
 	// depend on a garbage collector running.
 	if err := r.deleteAutoPool(ctx, ts); err != nil {
-		return err
+		return reconcile.Result{}, err
 	}
 	controllerutil.RemoveFinalizer(ts, Finalizer)
-	return r.Client.Update(ctx, ts)
+	return reconcile.Result{}, r.Client.Update(ctx, ts)
 }
+
+// releaseRetry is how soon a failed release is tried again.
+const releaseRetry = 30 * time.Second
 
 func (r *Reconciler) release(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, tn, name string) error {
 	api, _, err := r.Tailnets.Resolve(ctx, tn)

@@ -68,7 +68,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	if ts.DeletionTimestamp != nil {
-		return reconcile.Result{}, r.finalize(ctx, ts)
+		return r.finalize(ctx, ts)
 	}
 	if controllerutil.AddFinalizer(ts, Finalizer) {
 		if err := r.Client.Update(ctx, ts); err != nil {

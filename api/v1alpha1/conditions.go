@@ -147,12 +147,17 @@ const MaxMessage = 2048
 
 // BoundedMessage is msg cut to MaxMessage bytes on a character boundary,
 // saying how much was cut.
-func BoundedMessage(msg string) string {
-	if len(msg) <= MaxMessage {
+func BoundedMessage(msg string) string { return Truncate(msg, MaxMessage) }
+
+// Truncate cuts msg to at most limit bytes on a character boundary,
+// saying how much was cut; the one cut shared by condition messages and
+// Event notes, whose limits differ.
+func Truncate(msg string, limit int) string {
+	if len(msg) <= limit {
 		return msg
 	}
 	suffix := fmt.Sprintf("… (cut from %d bytes)", len(msg))
-	cut := MaxMessage - len(suffix)
+	cut := max(0, limit-len(suffix))
 	for cut > 0 && !utf8.RuneStart(msg[cut]) {
 		cut--
 	}

@@ -2,10 +2,11 @@ package operator
 
 import (
 	"fmt"
-	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 )
 
 // maxNote is the longest Event note the API accepts (events.k8s.io/v1).
@@ -20,14 +21,4 @@ func (r boundedRecorder) Eventf(regarding, related runtime.Object, eventtype, re
 }
 
 // boundNote cuts note to maxNote bytes on a character boundary.
-func boundNote(note string) string {
-	if len(note) <= maxNote {
-		return note
-	}
-	const ellipsis = "…"
-	cut := maxNote - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(note[cut]) {
-		cut--
-	}
-	return note[:cut] + ellipsis
-}
+func boundNote(note string) string { return gatewayv1alpha1.Truncate(note, maxNote) }

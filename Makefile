@@ -79,12 +79,25 @@ envtest: ## Build (once per machine) the kube-apiserver, etcd and kubectl the te
 
 .PHONY: test
 test: envtest ## Unit, integration (envtest + emulator) and end-to-end (lab) tests.
-	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) ./...
+	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /test/faults/)
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) -C envoy-extension test $(TEST_FLAGS) ./...
 	# The chart's tests render templates and talk to an API server: no
 	# concurrency of ours to race, and -race would double the cold build of Helm.
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) -C test/chart test -count=1 -timeout 30m ./...
 	IMAGEBUILD_TEST_PLATFORMS=linux/amd64 $(MAKE) test-images
+
+# Fuzz targets of the fault-injection suite, as "package FuzzName".
+FUZZ_TARGETS ?=
+FUZZ_TIME    ?= 15s
+
+.PHONY: test-faults
+test-faults: envtest ## Fault-injection suite: API faults, the operator killed mid-write, hostile input (fuzzing), termination under load.
+	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) ./test/faults/...
+	@set -e; echo "$(FUZZ_TARGETS)" | tr ';' '\n' | while read -r pkg target; do \
+		[ -n "$$pkg" ] || continue; \
+		echo "fuzzing $$target in $$pkg for $(FUZZ_TIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZ_TIME) $$pkg; \
+	done
 
 .PHONY: test-images
 test-images: ## The image builder's test: reproducible digests, contents, binaries run from the image as 65532.

@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/tailscale-gateway/tailscale-gateway/internal/cleanup"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/operator"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/scheme"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/version"
@@ -28,6 +29,7 @@ func main() {
 	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "health probe address")
 	flag.IntVar(&opts.Workers, "workers", operator.DefaultWorkers, "objects each controller reconciles at once")
 	flag.DurationVar(&opts.ReconcileTimeout, "reconcile-timeout", operator.DefaultReconcileTimeout, "longest time one reconcile may take before it is retried")
+	flag.DurationVar(&opts.CleanupBound, "cleanup-bound", cleanup.DefaultBound, "how long a deleted pool or TailscaleServices whose tailnet cleanup keeps failing (a dead or unauthorised tailnet API) is held before it is let go with a Warning")
 	printVersion := flag.Bool("version", false, "print the version, commit and Go version, and exit")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

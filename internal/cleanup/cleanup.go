@@ -15,9 +15,18 @@ import (
 // (devices, keys, a VIP service) for an administrator to remove.
 const SkipAnnotation = "gateway.tailscale.com/skip-tailnet-cleanup"
 
-// Bound is how long a deleted object waits for its tailnet cleanup before
-// it is let go anyway.
-const Bound = 10 * time.Minute
+// DefaultBound is how long a deleted object waits for its tailnet cleanup
+// before it is let go anyway, unless the operator is told otherwise
+// (--cleanup-bound).
+const DefaultBound = 10 * time.Minute
+
+// BoundOr is bound, or DefaultBound when bound is not positive.
+func BoundOr(bound time.Duration) time.Duration {
+	if bound > 0 {
+		return bound
+	}
+	return DefaultBound
+}
 
 // Verdict says whether a deleted object whose cleanup cannot finish yet
 // may be let go.
@@ -28,16 +37,17 @@ const (
 	Retry Verdict = iota
 	// Skipped: an administrator asked to skip the cleanup.
 	Skipped
-	// GaveUp: the cleanup failed for longer than Bound.
+	// GaveUp: the cleanup failed for longer than the bound.
 	GaveUp
 )
 
-// Decide judges a deleted object (DeletionTimestamp set) at now.
-func Decide(obj metav1.Object, now time.Time) Verdict {
+// Decide judges a deleted object (DeletionTimestamp set) at now, letting
+// it go once bound has passed.
+func Decide(obj metav1.Object, now time.Time, bound time.Duration) Verdict {
 	if obj.GetAnnotations()[SkipAnnotation] == "true" {
 		return Skipped
 	}
-	if ts := obj.GetDeletionTimestamp(); ts != nil && now.Sub(ts.Time) >= Bound {
+	if ts := obj.GetDeletionTimestamp(); ts != nil && now.Sub(ts.Time) >= bound {
 		return GaveUp
 	}
 	return Retry
@@ -45,10 +55,10 @@ func Decide(obj metav1.Object, now time.Time) Verdict {
 
 // RetryIn is when to look again: at the bound at the latest, so that a
 // deletion nobody touches still ends.
-func RetryIn(obj metav1.Object, now time.Time, backoff time.Duration) time.Duration {
+func RetryIn(obj metav1.Object, now time.Time, backoff, bound time.Duration) time.Duration {
 	ts := obj.GetDeletionTimestamp()
 	if ts == nil {
 		return backoff
 	}
-	return max(time.Second, min(backoff, ts.Add(Bound).Sub(now)))
+	return max(time.Second, min(backoff, ts.Add(bound).Sub(now)))
 }

@@ -19,19 +19,19 @@ func TestDecide(t *testing.T) {
 		want Verdict
 	}{
 		{"just deleted", obj(nil), deleted.Add(time.Second), Retry},
-		{"within the bound", obj(nil), deleted.Add(Bound - time.Second), Retry},
-		{"past the bound", obj(nil), deleted.Add(Bound), GaveUp},
+		{"within the bound", obj(nil), deleted.Add(DefaultBound - time.Second), Retry},
+		{"past the bound", obj(nil), deleted.Add(DefaultBound), GaveUp},
 		{"skip asked", obj(map[string]string{SkipAnnotation: "true"}), deleted, Skipped},
 		{"skip not true", obj(map[string]string{SkipAnnotation: "yes"}), deleted, Retry},
 	} {
-		if got := Decide(tc.obj, tc.now); got != tc.want {
+		if got := Decide(tc.obj, tc.now, DefaultBound); got != tc.want {
 			t.Errorf("%s: Decide = %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if got := RetryIn(obj(nil), deleted.Add(Bound-5*time.Second), time.Minute); got != 5*time.Second {
+	if got := RetryIn(obj(nil), deleted.Add(DefaultBound-5*time.Second), time.Minute, DefaultBound); got != 5*time.Second {
 		t.Errorf("RetryIn near the bound = %s, want 5s", got)
 	}
-	if got := RetryIn(obj(nil), deleted, 30*time.Second); got != 30*time.Second {
+	if got := RetryIn(obj(nil), deleted, 30*time.Second, DefaultBound); got != 30*time.Second {
 		t.Errorf("RetryIn early = %s, want the backoff", got)
 	}
 }

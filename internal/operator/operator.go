@@ -67,6 +67,10 @@ type Options struct {
 	// DefaultReconcileTimeout. A reconcile that runs out is retried with
 	// backoff like any failure, and its worker is free again.
 	ReconcileTimeout time.Duration
+	// CleanupBound is how long a deleted pool or TailscaleServices whose
+	// tailnet cleanup keeps failing is held before it is let go; zero
+	// means cleanup.DefaultBound.
+	CleanupBound time.Duration
 }
 
 // Defaults of Options.Workers and Options.ReconcileTimeout.
@@ -157,17 +161,19 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 		Tailnets:       tailnets,
 		OperatorID:     opts.OperatorID,
 		DefaultTailnet: opts.DefaultTailnet,
+		CleanupBound:   opts.CleanupBound,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&endpoints.Reconciler{
-		Client:     c,
-		Scheme:     mgr.GetScheme(),
-		Recorder:   boundedRecorder{mgr.GetEventRecorder(endpoints.ControllerName)},
-		Tailnets:   tailnets,
-		OperatorID: opts.OperatorID,
-		APIReader:  mgr.GetAPIReader(),
-		ProxyImage: opts.ProxyImage,
+		Client:       c,
+		Scheme:       mgr.GetScheme(),
+		Recorder:     boundedRecorder{mgr.GetEventRecorder(endpoints.ControllerName)},
+		Tailnets:     tailnets,
+		OperatorID:   opts.OperatorID,
+		APIReader:    mgr.GetAPIReader(),
+		ProxyImage:   opts.ProxyImage,
+		CleanupBound: opts.CleanupBound,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

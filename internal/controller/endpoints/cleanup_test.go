@@ -13,7 +13,7 @@ import (
 )
 
 // With the tailnet's API down, a deleted pool is held (CleanupBlocked)
-// until cleanup.Bound has passed, then let go with CleanupAbandoned; one
+// until cleanup.DefaultBound has passed, then let go with CleanupAbandoned; one
 // annotated to skip the cleanup is let go at once. Neither blocks for ever.
 func TestCleanupIsBounded(t *testing.T) {
 	l := startLab(t)
@@ -43,7 +43,7 @@ func TestCleanupIsBounded(t *testing.T) {
 		t.Fatalf("the pool was let go before the bound: %v", err)
 	}
 
-	l.ahead.Store(int64(cleanup.Bound + time.Minute))
+	l.ahead.Store(int64(cleanup.DefaultBound + time.Minute))
 	eventually(t, "the pool let go after the bound", func() error { return l.absent(&gatewayv1alpha1.TailscaleEndpoints{}, "web") })
 	eventually(t, "CleanupAbandoned", func() error { return l.eventWithReason(EventCleanupAbandoned) })
 	l.emu.ClearFaults()

@@ -20,7 +20,7 @@ const (
 	EventCleanupBlocked = "CleanupBlocked"
 	// EventCleanupSkipped: an administrator asked to skip the cleanup.
 	EventCleanupSkipped = "CleanupSkipped"
-	// EventCleanupAbandoned: the cleanup kept failing for cleanup.Bound.
+	// EventCleanupAbandoned: the cleanup kept failing for the cleanup bound.
 	EventCleanupAbandoned = "CleanupAbandoned"
 	// EventDeviceNotOwned: a device could not be proven the machine's, so
 	// it was not deleted.

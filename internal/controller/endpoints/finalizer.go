@@ -9,6 +9,7 @@ import (
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/cleanup"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/deadline"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
@@ -17,7 +18,7 @@ import (
 // the pool go; garbage collection removes its Kubernetes objects. A
 // TailscaleTailnet that no longer exists cannot be cleaned up: the pool is
 // let go with a Warning rather than held forever. A cleanup that keeps
-// failing (a dead or unauthorised tailnet API) lets go after cleanup.Bound,
+// failing (a dead or unauthorised tailnet API) lets go after the cleanup bound (cleanup.DefaultBound unless set),
 // and at once when an administrator sets cleanup.SkipAnnotation, each with
 // a Warning: a finalizer that held for ever would block its namespace's
 // deletion.
@@ -29,15 +30,15 @@ func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.Tailscale
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if cleanup.Decide(ep, r.now()) == cleanup.Skipped {
+	if cleanup.Decide(ep, r.now(), r.cleanupBound()) == cleanup.Skipped {
 		r.warning(ep, EventCleanupSkipped, "Delete", "%s is set: the pool's devices and auth keys, if any, are left in the tailnet", cleanup.SkipAnnotation)
-	} else if err := r.cleanUp(ctx, ep, replicas); err != nil {
-		if cleanup.Decide(ep, r.now()) == cleanup.Retry {
+	} else if err := r.cleanUpWithin(ctx, ep, replicas); err != nil {
+		if cleanup.Decide(ep, r.now(), r.cleanupBound()) == cleanup.Retry {
 			r.warning(ep, EventCleanupBlocked, "Delete", "cannot remove the pool's devices from the tailnet yet (the pool is let go %s after its deletion, or at once with the annotation %s=true): %v",
-				cleanup.Bound, cleanup.SkipAnnotation, err)
-			return ctrl.Result{RequeueAfter: cleanup.RetryIn(ep, r.now(), r.retryDelay())}, nil
+				r.cleanupBound(), cleanup.SkipAnnotation, err)
+			return ctrl.Result{RequeueAfter: cleanup.RetryIn(ep, r.now(), r.retryDelay(), r.cleanupBound())}, nil
 		}
-		r.warning(ep, EventCleanupAbandoned, "Delete", "gave up removing the pool's devices and auth keys after %s; they may remain in the tailnet: %v", cleanup.Bound, err)
+		r.warning(ep, EventCleanupAbandoned, "Delete", "gave up removing the pool's devices and auth keys after %s; they may remain in the tailnet: %v", r.cleanupBound(), err)
 	}
 	for _, rep := range replicas {
 		if err := r.letGo(ctx, rep.authKey); err != nil {
@@ -46,6 +47,14 @@ func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.Tailscale
 	}
 	controllerutil.RemoveFinalizer(ep, Finalizer)
 	return ctrl.Result{}, r.Client.Update(ctx, ep)
+}
+
+// cleanUpWithin cleans up under the tailnet's share of the reconcile's
+// time, so that the finalizer can still be let go when it runs out.
+func (r *Reconciler) cleanUpWithin(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, replicas map[int]*replica) error {
+	tailnetCtx, cancel := deadline.ForTailnet(ctx)
+	defer cancel()
+	return r.cleanUp(tailnetCtx, ep, replicas)
 }
 
 // cleanUp removes the pool's machines from its tailnet; a tailnet that no

@@ -22,6 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/cleanup"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/deadline"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 )
@@ -59,6 +61,9 @@ type Reconciler struct {
 	ProxyResources corev1.ResourceRequirements
 	// RetryDelay after a tailnet that cannot be used; zero means 30s.
 	RetryDelay time.Duration
+	// CleanupBound is how long a deleted pool whose tailnet cleanup keeps
+	// failing is held; zero means cleanup.DefaultBound.
+	CleanupBound time.Duration
 	// Now is the clock auth key expiry is judged by; nil means time.Now.
 	Now func() time.Time
 }
@@ -106,7 +111,11 @@ func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndp
 		return ctrl.Result{}, err
 	}
 	obs := observation{replicas: replicas}
-	api, info, tnErr := r.Tailnets.Resolve(ctx, ep.Spec.Tailnet)
+	// The tailnet gets less than the whole reconcile: what follows must
+	// still be able to write the status that says how it went.
+	tailnetCtx, cancel := deadline.ForTailnet(ctx)
+	defer cancel()
+	api, info, tnErr := r.Tailnets.Resolve(tailnetCtx, ep.Spec.Tailnet)
 	obs.tailnetErr = tnErr
 	// Before anything is minted or created: see admission.
 	admitted, refusal, err := r.admission(ctx, ep, info)
@@ -120,9 +129,9 @@ func (r *Reconciler) sync(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndp
 	if tnErr == nil && admitted {
 		// Keys before the StatefulSet, so new pods find theirs at start.
 		inv := &inventory{api: api}
-		keyExpires, obs.authKeyErr = r.ensureAuthKeys(ctx, ep, inv, replicas)
-		obs.recordErr = r.recordDevices(ctx, inv, replicas)
-		waiting, scaleErr = r.removeExtraReplicas(ctx, ep, api, replicas)
+		keyExpires, obs.authKeyErr = r.ensureAuthKeys(tailnetCtx, ep, inv, replicas)
+		obs.recordErr = r.recordDevices(tailnetCtx, inv, replicas)
+		waiting, scaleErr = r.removeExtraReplicas(tailnetCtx, ep, api, replicas)
 	}
 	if admitted {
 		obs.applyErr = r.ensureObjects(ctx, ep)
@@ -185,6 +194,10 @@ func (r *Reconciler) now() time.Time {
 
 func (r *Reconciler) proxyOptions() ProxyOptions {
 	return ProxyOptions{Image: r.ProxyImage, Resources: r.ProxyResources}
+}
+
+func (r *Reconciler) cleanupBound() time.Duration {
+	return cleanup.BoundOr(r.CleanupBound)
 }
 
 func (r *Reconciler) retryDelay() time.Duration {

@@ -10,6 +10,7 @@ import (
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/cleanup"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/deadline"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
@@ -21,7 +22,7 @@ import (
 // it (releaseRegistered); a service that is not ours is left alone. A
 // tailnet that no longer exists does not hold the object: a Warning says
 // what may be left behind. A release that keeps failing (a dead or
-// unauthorised tailnet API) lets go after cleanup.Bound, and at once with
+// unauthorised tailnet API) lets go after the cleanup bound (cleanup.DefaultBound unless set), and at once with
 // cleanup.SkipAnnotation, each with a Warning.
 func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices) (reconcile.Result, error) {
 	if !controllerutil.ContainsFinalizer(ts, Finalizer) {
@@ -37,18 +38,21 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 	}
 	tn, problem := r.tailnetOf(ts, eps)
 	switch {
-	case cleanup.Decide(ts, r.now()) == cleanup.Skipped:
+	case cleanup.Decide(ts, r.now(), r.cleanupBound()) == cleanup.Skipped:
 		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "VIPServiceNotReleased", "Delete",
 			"%s is set: %s is left in the tailnet as it is", cleanup.SkipAnnotation, name)
 	case problem == nil:
-		if err := r.release(ctx, ts, tn, name); err != nil {
-			if cleanup.Decide(ts, r.now()) == cleanup.Retry {
+		tailnetCtx, cancel := deadline.ForTailnet(ctx)
+		err := r.release(tailnetCtx, ts, tn, name)
+		cancel()
+		if err != nil {
+			if cleanup.Decide(ts, r.now(), r.cleanupBound()) == cleanup.Retry {
 				r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "CleanupBlocked", "Delete",
-					"cannot release %s yet (let go %s after the deletion, or at once with the annotation %s=true): %v", name, cleanup.Bound, cleanup.SkipAnnotation, err)
-				return reconcile.Result{RequeueAfter: cleanup.RetryIn(ts, r.now(), releaseRetry)}, nil
+					"cannot release %s yet (let go %s after the deletion, or at once with the annotation %s=true): %v", name, r.cleanupBound(), cleanup.SkipAnnotation, err)
+				return reconcile.Result{RequeueAfter: cleanup.RetryIn(ts, r.now(), releaseRetry, r.cleanupBound())}, nil
 			}
 			r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "CleanupAbandoned", "Delete",
-				"gave up releasing %s after %s; it may remain in the tailnet: %v", name, cleanup.Bound, err)
+				"gave up releasing %s after %s; it may remain in the tailnet: %v", name, r.cleanupBound(), err)
 		}
 	}
 	// Garbage collection would delete it too; deleting it here does not

@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/cleanup"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/deadline"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
@@ -45,6 +47,9 @@ type Reconciler struct {
 	DefaultTailnet string
 	// Resync overrides DefaultResync.
 	Resync time.Duration
+	// CleanupBound is how long a deleted TailscaleServices whose VIP
+	// service cannot be released is held; zero means cleanup.DefaultBound.
+	CleanupBound time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -88,8 +93,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, err
 	}
 	o := planner.Observed{Service: svc, Previous: ts.Status, Now: metav1.NewTime(r.now()), ProvisionProblem: provisionProblem}
-	// An API failure is shown in status, then retried with backoff.
-	apiErr := r.ensureVIPService(ctx, &svc, eps, &o)
+	// An API failure is shown in status, then retried with backoff; the
+	// API gets less than the whole reconcile, so the status can say so.
+	tailnetCtx, cancel := deadline.ForTailnet(ctx)
+	apiErr := r.ensureVIPService(tailnetCtx, &svc, eps, &o)
+	cancel()
 	if apiErr != nil {
 		o.VIPProblem = &planner.Problem{Reason: gatewayv1alpha1.ReasonAPIError, Message: fmt.Sprintf("the Tailscale API failed; retrying: %v", apiErr)}
 	}
@@ -162,6 +170,10 @@ func (r *Reconciler) snapshot(tailnet string) *tsapi.Snapshot {
 		r.snapshots[tailnet] = s
 	}
 	return s
+}
+
+func (r *Reconciler) cleanupBound() time.Duration {
+	return cleanup.BoundOr(r.CleanupBound)
 }
 
 func (r *Reconciler) now() time.Time {

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/deadline"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/requeue"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
@@ -60,7 +61,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	c := r.check(ctx, tn)
+	// A blackholed API must leave time to say so in status.
+	tailnetCtx, cancel := deadline.ForTailnet(ctx)
+	c := r.check(tailnetCtx, tn)
+	cancel()
 	if err := r.writeStatus(ctx, tn, c); err != nil {
 		return reconcile.Result{}, err
 	}

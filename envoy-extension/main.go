@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc/credentials"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -29,31 +31,45 @@ import (
 const stopTimeout = 10 * time.Second
 
 func main() {
-	listen := flag.String("listen", ":5005", "address the gRPC server listens on")
-	clusterDomain := flag.String("cluster-domain", "cluster.local", "the cluster's DNS domain, ending Service names as in <service>.<namespace>.svc.<domain>")
-	kubeconfig := flag.String("kubeconfig", "", "kubeconfig file for reading HTTPRoutes; default: the in-cluster config, else $KUBECONFIG; with neither, the port always comes from the TailscaleServices")
-	var level slog.Level
-	flag.TextVar(&level, "log-level", slog.LevelInfo, "least severe level logged: debug, info, warn or error (debug logs every cluster rewritten)")
-	printVersion := flag.Bool("version", false, "print the version, commit and Go version, and exit")
-	flag.Parse()
-	if *printVersion {
+	opts, err := parseFlags(os.Args[0], os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		if !errors.Is(err, errPrinted) {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.Exit(2)
+	}
+	if opts.printVersion {
 		fmt.Println("envoy-extension", version.String())
 		return
 	}
 
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: opts.level}))
 	log.Info("envoy-extension starting", "version", version.Version, "commit", version.Commit, "go", runtime.Version())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	routes, err := routeReader(*kubeconfig, log)
+	if err := start(ctx, opts, log); err != nil {
+		log.Error("envoy-extension failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+// start loads what the options name (Kubernetes config, TLS files), so that
+// bad ones stop the server before it listens, then listens and serves.
+func start(ctx context.Context, opts options, log *slog.Logger) error {
+	routes, err := routeReader(opts.kubeconfig, log)
 	if err != nil {
-		log.Error("envoy-extension failed", "error", err)
-		os.Exit(1)
+		return err
 	}
-	if err := listenAndRun(ctx, *listen, *clusterDomain, routes, log); err != nil {
-		log.Error("envoy-extension failed", "error", err)
-		os.Exit(1)
+	creds, transport, err := transportCredentials(opts.tls, nil, log)
+	if err != nil {
+		return err
 	}
+	return listenAndRun(ctx, opts.listen, opts.healthListen, serveOptions{
+		clusterDomain: opts.clusterDomain, routes: routes, creds: creds, transport: transport,
+	}, log)
 }
 
 // routeReader reads HTTPRoutes with the kubeconfig file path, or the
@@ -103,29 +119,58 @@ func kubeConfig(path string) (cfg *rest.Config, source string, err error) {
 	return cfg, "$KUBECONFIG", nil
 }
 
-func listenAndRun(ctx context.Context, address, clusterDomain string, routes server.RouteReader, log *slog.Logger) error {
-	lis, err := net.Listen("tcp", address)
-	if err != nil {
-		return err
-	}
-	return run(ctx, lis, clusterDomain, routes, log)
+// serveOptions are what run serves with, besides its listeners.
+type serveOptions struct {
+	clusterDomain string
+	routes        server.RouteReader               // nil: no route lookups
+	creds         credentials.TransportCredentials // TLS, or plain text
+	transport     string                           // how creds secure connections, for the log
 }
 
-// run serves on lis until ctx ends, then stops gracefully. routes may be
-// nil: no route lookups.
-func run(ctx context.Context, lis net.Listener, clusterDomain string, routes server.RouteReader, log *slog.Logger) error {
-	ext, err := server.NewExtension(clusterDomain, routes, log)
+// listenAndRun listens on address, and on healthAddress unless it is
+// empty, and runs.
+func listenAndRun(ctx context.Context, address, healthAddress string, opts serveOptions, log *slog.Logger) error {
+	lis, err := net.Listen("tcp", address)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	var health net.Listener
+	if healthAddress != "" {
+		if health, err = net.Listen("tcp", healthAddress); err != nil {
+			lis.Close()
+			return fmt.Errorf("--health-listen: %w", err)
+		}
+	}
+	return run(ctx, lis, health, opts, log)
+}
+
+// run serves on lis, and the health service alone on health unless it is
+// nil, until ctx ends, then stops gracefully.
+func run(ctx context.Context, lis, health net.Listener, opts serveOptions, log *slog.Logger) error {
+	ext, err := server.NewExtension(opts.clusterDomain, opts.routes, log)
 	if err != nil {
 		lis.Close()
+		if health != nil {
+			health.Close()
+		}
 		return fmt.Errorf("--cluster-domain: %w", err)
 	}
-	srv := server.NewServer(ext)
-	served := make(chan error, 1)
+	srv := server.NewServer(ext, opts.creds)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(lis) }()
-	log.Info("serving the Envoy Gateway extension", "address", lis.Addr().String(), "clusterDomain", clusterDomain, "routeLookups", routes != nil)
+	serving := []any{"address", lis.Addr().String(), "transport", opts.transport, "clusterDomain", opts.clusterDomain, "routeLookups", opts.routes != nil}
+	if health != nil {
+		go func() { served <- srv.ServeHealth(health) }()
+		serving = append(serving, "healthAddress", health.Addr().String())
+	}
+	log.Info("serving the Envoy Gateway extension", serving...)
 
 	select {
 	case err := <-served:
+		// One listener failed: stop the other too.
+		stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		srv.Stop(stopCtx)
 		return fmt.Errorf("serving gRPC: %w", err)
 	case <-ctx.Done():
 	}
@@ -133,5 +178,9 @@ func run(ctx context.Context, lis net.Listener, clusterDomain string, routes ser
 	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	srv.Stop(stopCtx)
-	return <-served
+	err = <-served
+	if health != nil {
+		err = errors.Join(err, <-served)
+	}
+	return err
 }

@@ -16,6 +16,9 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// plainText serves without TLS and without route lookups.
+var plainText = serveOptions{clusterDomain: "cluster.local", creds: insecure.NewCredentials(), transport: "plaintext"}
+
 func TestRunServesUntilCancelled(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -23,7 +26,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, lis, "cluster.local", nil, quiet) }()
+	go func() { done <- run(ctx, lis, nil, plainText, quiet) }()
 
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -48,14 +51,14 @@ func TestRunRefusesABadClusterDomain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = run(t.Context(), lis, "Cluster.Local", nil, quiet)
+	err = run(t.Context(), lis, nil, serveOptions{clusterDomain: "Cluster.Local", creds: insecure.NewCredentials()}, quiet)
 	if err == nil || !strings.Contains(err.Error(), "--cluster-domain") {
 		t.Errorf("run = %v, want an error naming --cluster-domain", err)
 	}
 }
 
 func TestListenAndRunRefusesABadAddress(t *testing.T) {
-	if err := listenAndRun(t.Context(), "127.0.0.1:not-a-port", "cluster.local", nil, quiet); err == nil {
+	if err := listenAndRun(t.Context(), "127.0.0.1:not-a-port", "", plainText, quiet); err == nil {
 		t.Error("listenAndRun accepted address 127.0.0.1:not-a-port")
 	}
 }

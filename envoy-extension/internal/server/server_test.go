@@ -64,7 +64,7 @@ func serve(t *testing.T, routes ...RouteReader) *grpc.ClientConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(ext)
+	srv := NewServer(ext, insecure.NewCredentials())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -291,6 +291,22 @@ func (lp *loop) accept(ll *Listener) {
 	}
 }
 
+// takeQueued accepts what waits on ll, which no loop accepts on any more
+// (Group.Unserve), up to the size of its queue: new connections arriving as
+// fast as they are taken cannot keep the loop here.
+func (lp *loop) takeQueued(ll *Listener) {
+	for range listenBacklog() {
+		fd, errno := acceptConn(ll.fd)
+		switch errno {
+		case 0:
+			lp.start(ll, fd)
+		case unix.EINTR, unix.ECONNABORTED:
+		default: // EAGAIN: none left; anything else: closing resets the rest
+			return
+		}
+	}
+}
+
 // pauseListener stops accepting on ll for a while: EMFILE and the like
 // would otherwise wake the loop for the same connection over and over.
 func (lp *loop) pauseListener(ll *Listener, errno unix.Errno) {

@@ -1,0 +1,59 @@
+// Package cabundle keeps, of a CA bundle as a user gave it (the value of a
+// Secret's key, meant to be PEM), only what a TLS client can trust: X.509
+// certificates. A proxy refuses a configuration whose CA holds no PEM
+// certificate (probeTLS in internal/proxy/service.go), and it refuses the
+// whole configuration of its pool, so nothing else may reach it.
+package cabundle
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+)
+
+// blockType is the PEM type of a certificate (RFC 7468, section 5).
+const blockType = "CERTIFICATE"
+
+// Bundle is what Parse kept of a CA bundle.
+type Bundle struct {
+	// PEM is the certificates, each a CERTIFICATE block without headers,
+	// in the order they came; empty when there is none.
+	PEM []byte
+	// Certificates is how many certificates PEM holds.
+	Certificates int
+	// Dropped is how many PEM blocks were left out: other types (a
+	// private key, say) and CERTIFICATE blocks that are not X.509.
+	Dropped int
+}
+
+// Parse decodes the PEM blocks of data and keeps the CERTIFICATE blocks
+// that parse as X.509 certificates, encoded again. Everything else is
+// dropped: text around the blocks, blocks of other types, certificates
+// that do not parse, and data that is not PEM at all (DER, binary).
+func Parse(data []byte) Bundle {
+	var b Bundle
+	var out bytes.Buffer
+	for {
+		block, rest := pem.Decode(data)
+		if block == nil {
+			break
+		}
+		data = rest
+		if block.Type != blockType {
+			b.Dropped++
+			continue
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			b.Dropped++
+			continue
+		}
+		// Headers are dropped: a certificate block has none (RFC 7468),
+		// and what is written is only what was parsed.
+		_ = pem.Encode(&out, &pem.Block{Type: blockType, Bytes: block.Bytes})
+		b.Certificates++
+	}
+	if b.Certificates > 0 {
+		b.PEM = out.Bytes()
+	}
+	return b
+}

@@ -1,8 +1,9 @@
 // Package cabundle keeps, of a CA bundle as a user gave it (the value of a
 // Secret's key, meant to be PEM), only what a TLS client can trust: X.509
-// certificates. A proxy refuses a configuration whose CA holds no PEM
-// certificate (probeTLS in internal/proxy/service.go), and it refuses the
-// whole configuration of its pool, so nothing else may reach it.
+// certificates. A proxy cannot use a CA without a PEM certificate
+// (probeTLS in internal/proxy/service.go): it leaves that backend out, and
+// proxies of earlier versions refused their pool's whole configuration
+// over it. So the operator sends the proxies certificates only.
 package cabundle
 
 import (

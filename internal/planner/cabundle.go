@@ -29,10 +29,8 @@ type CABundle struct {
 }
 
 // ReadCABundle decides what a caBundle gives from the Secret it names (nil
-// when it does not exist). Only certificates are kept: a proxy refuses a
-// CA without one, and with it the configuration of its whole pool
-// (internal/proxy/service.go, probeTLS), so every other service of the
-// pool would break over one service's Secret.
+// when it does not exist). Only certificates are kept (package cabundle
+// says why), and a Secret without one is a Problem that names the fix.
 func ReadCABundle(ref gatewayv1alpha1.SecretKeyReference, sec *corev1.Secret) CABundle {
 	key := cmp.Or(ref.Key, DefaultCABundleKey)
 	if sec == nil {

@@ -1,9 +1,10 @@
 // Package cabundle keeps, of a CA bundle as a user gave it (the value of a
 // Secret's key, meant to be PEM), only what a TLS client can trust: X.509
-// certificates. A proxy cannot use a CA without a PEM certificate
-// (probeTLS in internal/proxy/service.go): it leaves that backend out, and
-// proxies of earlier versions refused their pool's whole configuration
-// over it. So the operator sends the proxies certificates only.
+// certificates. The operator sends the proxies nothing else: a proxy
+// cannot use a CA without a PEM certificate (probeTLS in
+// internal/proxy/service.go), and a proxy's configuration holds every
+// service of its pool, so nothing of one user's Secret may reach it
+// unparsed.
 package cabundle
 
 import (
@@ -12,7 +13,8 @@ import (
 	"encoding/pem"
 )
 
-// blockType is the PEM type of a certificate (RFC 7468, section 5).
+// blockType is the PEM type of a certificate, the one crypto/x509 reads
+// (x509.CertPool.AppendCertsFromPEM).
 const blockType = "CERTIFICATE"
 
 // Bundle is what Parse kept of a CA bundle.
@@ -48,8 +50,7 @@ func Parse(data []byte) Bundle {
 			b.Dropped++
 			continue
 		}
-		// Headers are dropped: a certificate block has none (RFC 7468),
-		// and what is written is only what was parsed.
+		// Headers are dropped: what is written is only what was parsed.
 		_ = pem.Encode(&out, &pem.Block{Type: blockType, Bytes: block.Bytes})
 		b.Certificates++
 	}

@@ -83,10 +83,10 @@ func (s Service) caBundle(e gatewayv1alpha1.ExternalService) (b CABundle, ok boo
 
 // externalServicesCondition says whether every external service is in the
 // proxies' configuration; nil when there is none. One whose caBundle gives
-// no certificate is held out (no traffic, no checks) rather than checked
-// against the system roots alone, which the user did not ask to trust for
-// it, and which a proxy with no healthy backend would send traffic to
-// anyway (panic mode).
+// no certificate is held out (no traffic, no checks). Checking it against
+// the system roots alone instead would trust what the user did not ask to
+// trust for it; and a backend failing its checks still gets traffic when
+// no backend is healthy (panic mode, see conditions in status.go).
 func externalServicesCondition(s Service, cond func(string, bool, string, string) metav1.Condition) *metav1.Condition {
 	sd := s.Object.Spec.ServiceDiscovery
 	if sd == nil || len(sd.ExternalServices) == 0 {

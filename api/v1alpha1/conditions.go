@@ -39,6 +39,12 @@ const (
 	// whether the in-cluster Service <name>-vip, through which clients in
 	// the cluster and Envoy Gateway reach the VIP service, is in place.
 	ConditionClusterServiceReady = "ClusterServiceReady"
+	// ConditionExternalServicesReady (TailscaleServices, informational,
+	// present when spec.serviceDiscovery.externalServices is not empty)
+	// is True when every external service is in the proxies'
+	// configuration, False when one is held out of it (a caBundle that
+	// gives no certificate), naming it, its Secret and key, and the fix.
+	ConditionExternalServicesReady = "ExternalServicesReady"
 )
 
 // Reasons of more than one kind's conditions.
@@ -49,9 +55,11 @@ const (
 	ReasonTailnetNotReady = "TailnetNotReady"
 	// ReasonTailnetNotFound: no TailscaleTailnet of the name exists.
 	ReasonTailnetNotFound = "TailnetNotFound"
-	// ReasonSecretMissing: the OAuth client Secret does not exist.
+	// ReasonSecretMissing: a Secret the object names does not exist (a
+	// TailscaleTailnet's OAuth client Secret, an external service's
+	// caBundle).
 	ReasonSecretMissing = "SecretMissing"
-	// ReasonSecretKeyMissing: the OAuth client Secret lacks a key.
+	// ReasonSecretKeyMissing: a Secret the object names lacks the key.
 	ReasonSecretKeyMissing = "SecretKeyMissing"
 	// ReasonNoPorts: there is no port to serve (a pool's backend, a VIP
 	// service, an in-cluster Service).
@@ -129,6 +137,12 @@ const (
 	ReasonInvalidName = "InvalidName"
 	// ReasonNameTaken: a Service of the in-cluster Service's name is not ours.
 	ReasonNameTaken = "NameTaken"
+
+	// ExternalServicesReady (besides SecretMissing and SecretKeyMissing).
+	ReasonConfigured = "Configured"
+	// ReasonInvalidCABundle: a caBundle's Secret key holds no PEM X.509
+	// certificate.
+	ReasonInvalidCABundle = "InvalidCABundle"
 
 	// Healthy.
 	ReasonBackendsHealthy   = "BackendsHealthy"

@@ -257,6 +257,9 @@ type ExternalService struct {
 
 	// caBundle names a key of a Secret in this namespace holding PEM CA
 	// certificates that, beside the system roots, verify an HTTPS backend.
+	// Only the CERTIFICATE blocks are used; while the Secret or key is
+	// missing or holds none, this external service gets no traffic and
+	// ExternalServicesReady says why.
 	// +optional
 	CABundle *SecretKeyReference `json:"caBundle,omitempty"`
 }

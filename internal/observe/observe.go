@@ -157,45 +157,16 @@ func AttachedName(ts *gatewayv1alpha1.TailscaleServices) string {
 	return vs.ServiceName
 }
 
-// CABundles reads the CA bundles the external services of a
-// TailscaleServices name. A missing Secret or key leaves the service on
-// the system roots; its HTTPS checks then fail visibly in status.
-func CABundles(ctx context.Context, r client.Reader, ts *gatewayv1alpha1.TailscaleServices) (map[string]string, error) {
-	sd := ts.Spec.ServiceDiscovery
-	if sd == nil {
-		return nil, nil
-	}
-	out := map[string]string{}
-	for _, e := range sd.ExternalServices {
-		if e.CABundle == nil {
-			continue
-		}
-		sec := &corev1.Secret{}
-		err := r.Get(ctx, client.ObjectKey{Namespace: ts.Namespace, Name: e.CABundle.Name}, sec)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		key := e.CABundle.Key
-		if key == "" {
-			key = "ca.crt"
-		}
-		if pem := sec.Data[key]; len(pem) > 0 {
-			out[e.Name] = string(pem)
-		}
-	}
-	return out, nil
-}
-
 // Service is the planner's input for one TailscaleServices, built the same
 // way for every controller: eps (its selected pools, as SelectedPools
 // returned them or auto-provisioning extended them) with their machines
 // and resolved backends, the VIP service it attached to through discovery
-// (AttachedName; the services controller may choose again), and, when
-// bundles is not nil, the CA bundles its external services name (read
-// only by the proxy-config controller, which renders them).
+// (AttachedName; the services controller may choose again), and the CA
+// bundles its external services name, read through bundles (Secrets other
+// people own, whose data the cache does not keep: secrets.Reader). Both
+// controllers read them: the proxy-config controller renders their
+// certificates, the services controller reports the bundles that give
+// none, and both hold the same external services out.
 func Service(ctx context.Context, r client.Reader, ts *gatewayv1alpha1.TailscaleServices,
 	eps []gatewayv1alpha1.TailscaleEndpoints, bundles client.Reader,
 ) (planner.Service, error) {
@@ -205,10 +176,8 @@ func Service(ctx context.Context, r client.Reader, ts *gatewayv1alpha1.Tailscale
 	}
 	svc := planner.Service{Object: ts, Name: AttachedName(ts), Pools: pools}
 	svc.Withhold = planner.Unconfirmed(ts, svc.VIPName())
-	if bundles != nil {
-		if svc.CABundles, err = CABundles(ctx, bundles, ts); err != nil {
-			return planner.Service{}, err
-		}
+	if svc.CABundles, err = CABundles(ctx, bundles, ts); err != nil {
+		return planner.Service{}, err
 	}
 	return svc, nil
 }

@@ -157,6 +157,7 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := (&servicesctrl.Reconciler{
 		Client:         c,
+		Secrets:        foreign,
 		Recorder:       boundedRecorder{mgr.GetEventRecorder("tailscaleservices-controller")},
 		Tailnets:       tailnets,
 		OperatorID:     opts.OperatorID,

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
+	"github.com/tailscale-gateway/tailscale-gateway/internal/cabundle"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/coordination"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
@@ -111,6 +112,7 @@ func plan(t *testing.T, file string) []byte {
 		if _, err := proxyconfig.Parse(rendered); err != nil {
 			t.Errorf("config of pool %s is invalid: %v", p.Name, err)
 		}
+		checkCAs(t, p.Name, cfg)
 		out.ProxyConfigs[p.Name] = cfg
 		out.ClusterPorts[p.Name] = ports
 	}
@@ -119,4 +121,21 @@ func plan(t *testing.T, file string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// checkCAs fails when a CA in the configuration holds anything but X.509
+// certificates: a proxy refuses a CA without one, and with it the whole
+// configuration of its pool.
+func checkCAs(t *testing.T, pool string, cfg proxyconfig.Config) {
+	t.Helper()
+	for _, s := range cfg.Services {
+		for _, b := range s.Backends {
+			if b.TLS == nil || b.TLS.CA == "" {
+				continue
+			}
+			if got := cabundle.Parse([]byte(b.TLS.CA)); got.Dropped > 0 || string(got.PEM) != b.TLS.CA {
+				t.Errorf("pool %s, %s, backend %s: the CA holds more than certificates (%d dropped)", pool, s.Name, b.Name, got.Dropped)
+			}
+		}
+	}
 }

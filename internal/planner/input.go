@@ -26,8 +26,10 @@ type Service struct {
 	Name string `json:"name,omitempty"`
 	// Pools selected, sorted by name.
 	Pools []Pool `json:"pools"`
-	// CABundles are the PEM CA bundles of external services, by name.
-	CABundles map[string]string `json:"caBundles,omitempty"`
+	// CABundles are what the caBundles of external services give, by
+	// external service name (ReadCABundle); a caBundle absent here counts
+	// as a missing Secret.
+	CABundles map[string]CABundle `json:"caBundles,omitempty"`
 	// Withhold keeps the pools from advertising the VIP service in the
 	// tailnet (they still serve it in the cluster): the services controller
 	// has not confirmed that this TailscaleServices may use the name, or

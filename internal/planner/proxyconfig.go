@@ -182,7 +182,9 @@ func ownBackends(p Pool, port int32, weight *int, tier proxyconfig.Tier) []proxy
 
 // externalBackends are the external services that serve a VIP port: those
 // whose port is that port, or all of them when the VIP service has a single
-// port.
+// port. One whose caBundle gives no certificate is held out (see
+// externalServicesCondition): the proxies never get a CA they refuse, nor
+// the system roots in place of the CA the user named.
 func externalBackends(s Service, port int32) []proxyconfig.Backend {
 	sd := s.Object.Spec.ServiceDiscovery
 	if sd == nil {
@@ -191,7 +193,8 @@ func externalBackends(s Service, port int32) []proxyconfig.Backend {
 	single := len(vipTCPPorts(s)) == 1
 	var out []proxyconfig.Backend
 	for _, e := range sd.ExternalServices {
-		if e.Protocol == "UDP" || (!single && e.Port != port) {
+		ca, ok := s.caBundle(e)
+		if !ok || e.Protocol == "UDP" || (!single && e.Port != port) {
 			continue
 		}
 		w := 1
@@ -202,8 +205,8 @@ func externalBackends(s Service, port int32) []proxyconfig.Backend {
 			Name: ExternalBackendName(e.Name), Address: net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port))),
 			Group: e.Name, Weight: &w, Tier: tierOf(s.Object, e.Name), Protocol: string(e.Protocol),
 		}
-		if ca := s.CABundles[e.Name]; ca != "" {
-			b.TLS = &proxyconfig.TLS{CA: ca}
+		if ca.PEM != "" {
+			b.TLS = &proxyconfig.TLS{CA: ca.PEM}
 		}
 		out = append(out, b)
 	}

@@ -68,6 +68,9 @@ func Status(o Observed) gatewayv1alpha1.TailscaleServicesStatus {
 	for _, c := range conditions(o, view) {
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
+	if sd := ts.Spec.ServiceDiscovery; sd == nil || len(sd.ExternalServices) == 0 {
+		meta.RemoveStatusCondition(&st.Conditions, gatewayv1alpha1.ConditionExternalServicesReady)
+	}
 	if meta.IsStatusConditionTrue(st.Conditions, gatewayv1alpha1.ConditionClusterServiceReady) {
 		st.ClusterServiceName = InClusterServiceName(ts.Name)
 	}
@@ -321,6 +324,9 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 		out = append(out, provisionedCondition(o, cond))
 	}
 	out = append(out, clusterServiceCondition(o, cond))
+	if c := externalServicesCondition(o.Service, cond); c != nil {
+		out = append(out, *c)
+	}
 	total, healthy := v.counts(o)
 	if healthy > 0 {
 		out = append(out, cond(gatewayv1alpha1.ConditionHealthy, true, gatewayv1alpha1.ReasonBackendsHealthy, fmt.Sprintf("%d of %d backends are healthy", healthy, total)))
@@ -329,8 +335,11 @@ func conditions(o Observed, v backendView) []metav1.Condition {
 	}
 	ready := true
 	for _, c := range out {
+		// ExternalServicesReady too: a held-out external service is one
+		// backend that does not serve, like an unhealthy one; Healthy
+		// counts it, and the service is Ready while others serve.
 		informational := c.Type == gatewayv1alpha1.ConditionDiscovered || c.Type == gatewayv1alpha1.ConditionAutoProvisioned ||
-			c.Type == gatewayv1alpha1.ConditionClusterServiceReady
+			c.Type == gatewayv1alpha1.ConditionClusterServiceReady || c.Type == gatewayv1alpha1.ConditionExternalServicesReady
 		ready = ready && (c.Status == metav1.ConditionTrue || informational)
 	}
 	msg := "the VIP service is registered and served by healthy backends"

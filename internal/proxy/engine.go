@@ -145,6 +145,9 @@ func (e *Engine) Apply(ctx context.Context, cfg *proxyconfig.Config) error {
 		if err != nil {
 			return fmt.Errorf("services[%d]: %w", i, err)
 		}
+		for _, err := range p.leftOut {
+			e.opts.Logger.Warn("backend left out of its service", "service", cfg.Services[i].Name, "error", err)
+		}
 		plans[cfg.Services[i].Name] = p
 	}
 	opened, err := e.openListeners(ctx, cfg.Listeners)

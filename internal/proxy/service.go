@@ -66,6 +66,11 @@ type plan struct {
 	targets  []health.Target
 	settings serviceSettings
 	hops     map[string]bool // backends on the tailnet network: other proxies
+	// leftOut are the backends whose own TLS settings cannot be used (a CA
+	// without a certificate), and why: they are left out of the service,
+	// which serves with the others, rather than refusing the whole
+	// configuration with every other service in it.
+	leftOut []error
 }
 
 func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
@@ -95,6 +100,13 @@ func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
 	}
 	for i := range c.Backends {
 		b := &c.Backends[i]
+		backendTLS := tlsConfig
+		if b.TLS != nil {
+			if backendTLS, err = probeTLS(b.TLS); err != nil {
+				p.leftOut = append(p.leftOut, fmt.Errorf("backends[%d] %s: tls: %w", i, b.Name, err))
+				continue
+			}
+		}
 		if !isHostIPAddress(b) {
 			p.settings.ipBackends = false
 		}
@@ -110,12 +122,6 @@ func planService(c *proxyconfig.Service, jitter float64) (*plan, error) {
 				p.hops = map[string]bool{}
 			}
 			p.hops[b.Name] = true
-		}
-		backendTLS := tlsConfig
-		if b.TLS != nil {
-			if backendTLS, err = probeTLS(b.TLS); err != nil {
-				return nil, fmt.Errorf("backends[%d].tls: %w", i, err)
-			}
 		}
 		p.targets = append(p.targets, health.Target{Name: b.Name, Probe: health.Probe{
 			Protocol: health.Protocol(c.ProbeProtocol(b)), Address: b.Address, Path: hc.Path, TLS: backendTLS,

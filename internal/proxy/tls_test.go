@@ -4,6 +4,7 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -57,5 +58,35 @@ func TestHTTPSCheckTrustsTheGivenCABundle(t *testing.T) {
 			t.Fatalf("health states %v; want the CA-bundle backend healthy and the other unhealthy", state)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A backend whose CA the proxy cannot use (no PEM certificate) is left out
+// of its service; the configuration applies, with every other backend and
+// service in it. Refusing it would keep every service of the pool on its
+// old configuration over one backend's settings.
+func TestBackendWithUnusableCAIsLeftOut(t *testing.T) {
+	good, bad := startBackend(t, "good"), startBackend(t, "bad")
+	junk := &proxyconfig.TLS{CA: "this is not PEM\x00\xff"}
+	cfg := serviceConfig(proxyconfig.StrategyRoundRobin, good, bad)
+	cfg.Services[0].Backends[1].TLS = junk
+	cfg.Services = append(cfg.Services, proxyconfig.Service{Name: "lonely", Strategy: proxyconfig.StrategyRoundRobin,
+		Backends: []proxyconfig.Backend{{Name: "bad", Address: bad.addr(), TLS: junk}}})
+	e, addr := startEngine(t, cfg, nil)
+
+	backends := map[string][]string{}
+	for _, s := range e.Stats() {
+		backends[s.Name] = []string{}
+		for _, b := range s.Backends {
+			backends[s.Name] = append(backends[s.Name], b.Name)
+		}
+	}
+	if !slices.Equal(backends["web"], []string{"good"}) || backends["lonely"] == nil || len(backends["lonely"]) != 0 {
+		t.Errorf("backends by service %v; want web over good alone, lonely over none", backends)
+	}
+	for range 4 {
+		if got, err := get(addr); err != nil || got != "good" {
+			t.Fatalf("answer %q, %v; want good", got, err)
+		}
 	}
 }

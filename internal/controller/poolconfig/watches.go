@@ -118,15 +118,12 @@ func (r *Reconciler) poolsWithBackend(ctx context.Context, namespace, service st
 // poolsTrustingBundle maps a Secret to the pools of the TailscaleServices
 // whose external services take their CA bundle from it.
 func (r *Reconciler) poolsTrustingBundle(ctx context.Context, obj client.Object) []reconcile.Request {
-	var list gatewayv1alpha1.TailscaleServicesList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+	list, err := observe.ServicesTrusting(ctx, r.Client, obj.GetNamespace(), obj.GetName())
+	if err != nil {
 		return nil
 	}
 	var reqs []reconcile.Request
-	for _, ts := range list.Items {
-		if !namesBundle(&ts, obj.GetName()) {
-			continue
-		}
+	for _, ts := range list {
 		eps, err := observe.SelectedPools(ctx, r.Client, &ts)
 		if err != nil {
 			continue
@@ -136,18 +133,6 @@ func (r *Reconciler) poolsTrustingBundle(ctx context.Context, obj client.Object)
 		}
 	}
 	return reqs
-}
-
-func namesBundle(ts *gatewayv1alpha1.TailscaleServices, secret string) bool {
-	if ts.Spec.ServiceDiscovery == nil {
-		return false
-	}
-	for _, e := range ts.Spec.ServiceDiscovery.ExternalServices {
-		if e.CABundle != nil && e.CABundle.Name == secret {
-			return true
-		}
-	}
-	return false
 }
 
 // poolOfPod maps a proxy pod to its pool.

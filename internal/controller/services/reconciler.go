@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,7 +40,11 @@ const DefaultResync = 10 * time.Second
 
 // Reconciler reconciles TailscaleServices.
 type Reconciler struct {
-	Client     client.Client
+	Client client.Client
+	// Secrets reads the CA bundle Secrets of external services (other
+	// people's, whose data the operator's cache does not keep); nil means
+	// Client.
+	Secrets    client.Reader
 	Recorder   events.EventRecorder
 	Tailnets   tailnet.Resolver
 	OperatorID string
@@ -88,7 +93,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	svc, err := observe.Service(ctx, r.Client, ts, eps, nil)
+	svc, err := observe.Service(ctx, r.Client, ts, eps, r.secrets())
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -125,6 +130,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 func (r *Reconciler) writeStatus(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, o planner.Observed) error {
 	next := planner.Status(o)
 	r.recordTierChange(ts, ts.Status.LoadBalancingStatus, next.LoadBalancingStatus)
+	r.warnExternalServices(ts, next)
 	if equality.Semantic.DeepEqual(next, ts.Status) {
 		return nil
 	}
@@ -146,6 +152,28 @@ func (r *Reconciler) recordTierChange(ts *gatewayv1alpha1.TailscaleServices, pre
 	}
 	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, reason, "Balance",
 		"traffic moved from the %s tier to the %s tier (%s)", from, to, next.FailoverStatus.FailoverReason)
+}
+
+// warnExternalServices records a Warning when ExternalServicesReady turns
+// False or says something else (another external service held out), once,
+// not on every resync that finds the same problem.
+func (r *Reconciler) warnExternalServices(ts *gatewayv1alpha1.TailscaleServices, next gatewayv1alpha1.TailscaleServicesStatus) {
+	now := meta.FindStatusCondition(next.Conditions, gatewayv1alpha1.ConditionExternalServicesReady)
+	if now == nil || now.Status != metav1.ConditionFalse {
+		return
+	}
+	before := meta.FindStatusCondition(ts.Status.Conditions, gatewayv1alpha1.ConditionExternalServicesReady)
+	if before != nil && before.Status == now.Status && before.Reason == now.Reason && before.Message == now.Message {
+		return
+	}
+	r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, now.Reason, "Configure", "%s", now.Message)
+}
+
+func (r *Reconciler) secrets() client.Reader {
+	if r.Secrets != nil {
+		return r.Secrets
+	}
+	return r.Client
 }
 
 func (r *Reconciler) resync() time.Duration {

@@ -55,6 +55,13 @@ func start(t *testing.T) *fixture {
 // startCluster runs another cluster, with its own operator, on the same tailnet.
 func startCluster(t *testing.T, emu *apiemulator.Server, apiURL, operatorID string) *fixture {
 	t.Helper()
+	return startClusterWith(t, emu, apiURL, operatorID, 300*time.Millisecond)
+}
+
+// startClusterWith is startCluster with the services controller's resync:
+// a long one shows that a change is seen through a watch.
+func startClusterWith(t *testing.T, emu *apiemulator.Server, apiURL, operatorID string, resync time.Duration) *fixture {
+	t.Helper()
 	env := kubetest.Start(t)
 	api, err := tsapi.New(tsapi.Config{BaseURL: apiURL, ClientID: clientID, ClientSecret: clientSecret})
 	if err != nil {
@@ -68,11 +75,11 @@ func startCluster(t *testing.T, emu *apiemulator.Server, apiURL, operatorID stri
 		Spec: gatewayv1alpha1.TailscaleTailnetSpec{APIBaseURL: apiURL, Tailnet: "-", CoordinationServerURL: "http://control.test",
 			OAuthSecretRef: gatewayv1alpha1.SecretReference{Name: "oauth", Namespace: "tsgw"},
 			Access:         &gatewayv1alpha1.TailnetAccess{}}})
-	f.runControllers(t, operatorID)
+	f.runControllers(t, operatorID, resync)
 	return f
 }
 
-func (f *fixture) runControllers(t *testing.T, operatorID string) {
+func (f *fixture) runControllers(t *testing.T, operatorID string, resync time.Duration) {
 	skip := true // each test runs its own manager in this process
 	mgr, err := ctrl.NewManager(f.env.Config, ctrl.Options{Scheme: f.env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Controller: config.Controller{SkipNameValidation: &skip}})
@@ -86,7 +93,7 @@ func (f *fixture) runControllers(t *testing.T, operatorID string) {
 	c := mgr.GetClient()
 	tailnets := tailnet.NewClients(c, "tsgw", "lab")
 	if err := (&services.Reconciler{Client: c, Recorder: mgr.GetEventRecorder("test"), Tailnets: tailnets,
-		OperatorID: operatorID, DefaultTailnet: "lab", Resync: 300 * time.Millisecond}).SetupWithManager(mgr); err != nil {
+		OperatorID: operatorID, DefaultTailnet: "lab", Resync: resync}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	if err := (&poolconfig.Reconciler{Client: c, Scheme: mgr.GetScheme(), DefaultTailnet: "lab"}).SetupWithManager(mgr); err != nil {

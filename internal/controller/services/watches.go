@@ -17,11 +17,13 @@ import (
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/controller/requeue"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 )
 
 // SetupWithManager watches TailscaleServices and the pools they select,
-// and what the tailnets' access rules judge them by: the TailscaleTailnets'
-// specs and the Namespaces' labels. The selection index
+// what the tailnets' access rules judge them by (the TailscaleTailnets'
+// specs and the Namespaces' labels), and the Secrets their external
+// services' caBundles name (ExternalServicesReady). The selection index
 // (observe.IndexAnchors on selection.IndexField) must be registered with
 // the manager first.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -32,6 +34,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.servicesInNamespace),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.servicesTrusting),
+			builder.WithPredicates(foreignSecret)).
 		Owns(&corev1.Service{}).
 		Named("tailscaleservices").
 		Complete(requeue.OnConflict(r))
@@ -68,6 +72,27 @@ func (r *Reconciler) servicesIn(ctx context.Context, cause client.Object, namesp
 	out := make([]reconcile.Request, 0, len(list.Items))
 	for i := range list.Items {
 		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
+}
+
+// foreignSecret ignores the Secrets the operator makes (auth keys, the
+// machines' state, rewritten with every report): no caBundle names them.
+var foreignSecret = predicate.NewPredicateFuncs(func(o client.Object) bool {
+	return o.GetLabels()[pool.LabelManagedBy] != pool.ManagedBy
+})
+
+// servicesTrusting maps a Secret to the TailscaleServices whose external
+// services take their CA bundle from it.
+func (r *Reconciler) servicesTrusting(ctx context.Context, o client.Object) []reconcile.Request {
+	list, err := observe.ServicesTrusting(ctx, r.Client, o.GetNamespace(), o.GetName())
+	if err != nil {
+		log.FromContext(ctx).Error(err, "listing TailscaleServices to re-check their CA bundles", "secret", o.GetName())
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list))
+	for i := range list {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list[i])})
 	}
 	return out
 }

@@ -2,6 +2,8 @@ package services
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,13 +18,16 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
 
-// finalize releases the VIP service: deleted when this TailscaleServices
-// was the last to use it and no host named in its registry still serves
-// it (releaseRegistered); a service that is not ours is left alone. A
-// tailnet that no longer exists does not hold the object: a Warning says
-// what may be left behind. A release that keeps failing (a dead or
-// unauthorised tailnet API) lets go after cleanup.Bound, and at once with
-// cleanup.SkipAnnotation, each with a Warning.
+// finalize releases the VIP service from the tailnet status.tailnet
+// records, which pools deleted first no longer tell (and from the one the
+// pools name, when that differs: releaseTailnets): deleted when this
+// TailscaleServices was the last to use it and no host named in its
+// registry still serves it (releaseRegistered); a service that is not
+// ours is left alone. A tailnet that no longer exists does not hold the
+// object: a Warning says what may be left behind. A release that keeps
+// failing (a dead or unauthorised tailnet API) lets go after
+// cleanup.Bound, and at once with cleanup.SkipAnnotation, each with a
+// Warning.
 func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices) (reconcile.Result, error) {
 	if !controllerutil.ContainsFinalizer(ts, Finalizer) {
 		return reconcile.Result{}, nil
@@ -31,17 +36,18 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	name := planner.VIPServiceName(ts)
-	if attached := observe.AttachedName(ts); attached != "" {
-		name = attached
+	name := releaseName(ts)
+	computed, problem := r.tailnetOf(ts, eps)
+	if problem != nil {
+		computed = "" // pools in two tailnets: only the recorded one is known
 	}
-	tn, problem := r.tailnetOf(ts, eps)
+	tailnets := releaseTailnets(ts.Status.Tailnet, computed)
 	switch {
 	case cleanup.Decide(ts, r.now()) == cleanup.Skipped:
 		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "VIPServiceNotReleased", "Delete",
 			"%s is set: %s is left in the tailnet as it is", cleanup.SkipAnnotation, name)
-	case problem == nil:
-		if err := r.release(ctx, ts, tn, name); err != nil {
+	case len(tailnets) > 0:
+		if err := r.releaseFrom(ctx, ts, tailnets, name); err != nil {
 			if cleanup.Decide(ts, r.now()) == cleanup.Retry {
 				r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "CleanupBlocked", "Delete",
 					"cannot release %s yet (let go %s after the deletion, or at once with the annotation %s=true): %v", name, cleanup.Bound, cleanup.SkipAnnotation, err)
@@ -58,6 +64,18 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 	}
 	controllerutil.RemoveFinalizer(ts, Finalizer)
 	return reconcile.Result{}, r.Client.Update(ctx, ts)
+}
+
+// releaseFrom releases the VIP service from each of the tailnets, all of
+// them tried even when one fails.
+func (r *Reconciler) releaseFrom(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, tailnets []string, name string) error {
+	var errs []error
+	for _, tn := range tailnets {
+		if err := r.release(ctx, ts, tn, name); err != nil {
+			errs = append(errs, fmt.Errorf("tailnet %s: %w", tn, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // releaseRetry is how soon a failed release is tried again.

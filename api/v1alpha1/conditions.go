@@ -137,6 +137,8 @@ const (
 	ReasonInvalidName = "InvalidName"
 	// ReasonNameTaken: a Service of the in-cluster Service's name is not ours.
 	ReasonNameTaken = "NameTaken"
+	// ReasonDisabled: spec.clusterService.enabled is false.
+	ReasonDisabled = "Disabled"
 
 	// ExternalServicesReady (besides SecretMissing and SecretKeyMissing).
 	ReasonConfigured = "Configured"

@@ -28,6 +28,15 @@ type TailscaleServicesStatus struct {
 	// +optional
 	ClusterServiceName string `json:"clusterServiceName,omitempty"`
 
+	// tailnet is the TailscaleTailnet whose tailnet holds the VIP service
+	// this TailscaleServices uses, recorded once it is created or found
+	// there. Deleting the TailscaleServices releases the service from this
+	// tailnet even when its pools are gone; when the pools move to another
+	// tailnet, the service is released from this one before it is created
+	// in theirs.
+	// +optional
+	Tailnet string `json:"tailnet,omitempty"`
+
 	// observedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -173,6 +182,7 @@ type FailoverStatus struct {
 // +kubebuilder:printcolumn:name="Backends",type=integer,JSONPath=`.status.vipServiceStatus.backendCount`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="DNS Name",type=string,JSONPath=`.status.vipServiceStatus.dnsName`,priority=1
+// +kubebuilder:printcolumn:name="Tailnet",type=string,JSONPath=`.status.tailnet`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type TailscaleServices struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -28,6 +28,27 @@ type TailscaleServicesSpec struct {
 	// <name>-auto from it whenever the selector matches none.
 	// +optional
 	EndpointTemplate *EndpointTemplate `json:"endpointTemplate,omitempty"`
+
+	// clusterService configures the in-cluster Service <name>-vip, through
+	// which clients in the cluster (and Envoy Gateway routes) reach the VIP
+	// service. When omitted, it is made.
+	// +optional
+	ClusterService *ClusterServiceSpec `json:"clusterService,omitempty"`
+}
+
+// ClusterServiceSpec configures the in-cluster Service <name>-vip.
+type ClusterServiceSpec struct {
+	// enabled, true by default, makes the Service <name>-vip in this
+	// namespace, whose endpoints are the proxies serving the VIP service on
+	// pod ports, balanced like the VIP service. false makes none and deletes
+	// the one Tailscale Gateway made (a Service of that name it did not make
+	// is left alone); the proxies stop serving the pod ports, condition
+	// ClusterServiceReady says Disabled, and the VIP service in the tailnet
+	// is not affected. Clients in the cluster and Envoy Gateway routes
+	// then cannot reach the VIP service this way.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // VIPServiceSpec configures the Tailscale VIP service.

@@ -83,11 +83,23 @@ func preferredPodPort(key string) int32 {
 // TCP ports.
 func ClusterServicePorts(s Service) []int32 { return vipTCPPorts(s) }
 
-// ClusterServiceCheck says why the in-cluster Service cannot be made,
-// before anything is written: its name must be a DNS label, and a Service
-// needs a port.
+// ClusterServiceEnabled is spec.clusterService.enabled, true unless set
+// to false.
+func ClusterServiceEnabled(ts *gatewayv1alpha1.TailscaleServices) bool {
+	cs := ts.Spec.ClusterService
+	return cs == nil || cs.Enabled == nil || *cs.Enabled
+}
+
+// ClusterServiceCheck says why the in-cluster Service is not made, before
+// anything is written: it is turned off, its name must be a DNS label, and
+// a Service needs a port. Where it says so, the proxies do not serve the
+// service on pod ports either (PoolConfig): no Service would lead there.
 func ClusterServiceCheck(s Service) *Problem {
 	name := InClusterServiceName(s.Object.Name)
+	if !ClusterServiceEnabled(s.Object) {
+		return &Problem{Reason: gatewayv1alpha1.ReasonDisabled, Message: "spec.clusterService.enabled is false: no Service " + name +
+			" is made (one Tailscale Gateway made is deleted), so clients in the cluster and Envoy Gateway routes cannot reach the VIP service through it; the VIP service in the tailnet is not affected"}
+	}
 	if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
 		return &Problem{Reason: gatewayv1alpha1.ReasonInvalidName, Message: fmt.Sprintf(
 			"the in-cluster Service would be named %q, which is not a valid Service name (%s); "+

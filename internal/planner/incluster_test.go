@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/backend"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
@@ -81,6 +83,10 @@ func TestClusterServiceCheck(t *testing.T) {
 			Spec:       gatewayv1alpha1.TailscaleServicesSpec{VIPService: &gatewayv1alpha1.VIPServiceSpec{Ports: ports}},
 		}}
 	}
+	off := func(s Service) Service {
+		s.Object.Spec.ClusterService = &gatewayv1alpha1.ClusterServiceSpec{Enabled: ptr.To(false)}
+		return s
+	}
 	tests := []struct {
 		name    string
 		service Service
@@ -93,6 +99,8 @@ func TestClusterServiceCheck(t *testing.T) {
 		{"a name starting with a digit", withPorts("1web", "tcp:80"), "InvalidName"},
 		{"only UDP ports", withPorts("dns", "udp:53"), "NoPorts"},
 		{"no ports and no pools", withPorts("empty"), "NoPorts"},
+		{"turned off", off(withPorts("web", "tcp:80")), "Disabled"},
+		{"turned off wins over a bad name", off(withPorts("web.example", "tcp:80")), "Disabled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,5 +114,61 @@ func TestClusterServiceCheck(t *testing.T) {
 				t.Errorf("message %q does not name the Service", got.Message)
 			}
 		})
+	}
+}
+
+func TestClusterServiceEnabled(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		spec *gatewayv1alpha1.ClusterServiceSpec
+		want bool
+	}{
+		{"omitted", nil, true},
+		{"empty, as before the API server defaults it", &gatewayv1alpha1.ClusterServiceSpec{}, true},
+		{"true", &gatewayv1alpha1.ClusterServiceSpec{Enabled: ptr.To(true)}, true},
+		{"false", &gatewayv1alpha1.ClusterServiceSpec{Enabled: ptr.To(false)}, false},
+	} {
+		ts := &gatewayv1alpha1.TailscaleServices{Spec: gatewayv1alpha1.TailscaleServicesSpec{ClusterService: tt.spec}}
+		if got := ClusterServiceEnabled(ts); got != tt.want {
+			t.Errorf("%s: ClusterServiceEnabled = %t, want %t", tt.name, got, tt.want)
+		}
+	}
+}
+
+// Turning one service's in-cluster Service off takes its pod listener and
+// EndpointSlice ports away, keeps its tailnet listener, and moves no other
+// service's pod port.
+func TestPoolConfigWithoutClusterService(t *testing.T) {
+	p := Pool{Name: "pool", Ports: []gatewayv1alpha1.ProxyPort{{Port: 80}},
+		Machines: []gatewayv1alpha1.Machine{{Name: "pool-0", Ready: true, TailnetIPs: []string{"100.64.0.1"}}},
+		Backend:  backend.Result{Targets: []backend.Target{{Port: 80, Protocol: gatewayv1alpha1.ProtocolTCP, Addresses: []string{"127.0.0.1:8080"}}}}}
+	service := func(name string, enabled bool) Service {
+		return Service{Pools: []Pool{p}, Object: &gatewayv1alpha1.TailscaleServices{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       gatewayv1alpha1.TailscaleServicesSpec{ClusterService: &gatewayv1alpha1.ClusterServiceSpec{Enabled: ptr.To(enabled)}},
+		}}
+	}
+	_, before, err := PoolConfig(p, "", []Service{service("a", true), service("b", true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, after, err := PoolConfig(p, "", []Service{service("a", false), service("b", true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := after["a"]; ok {
+		t.Errorf("a has EndpointSlice ports %v with its in-cluster Service off", after["a"])
+	}
+	if fmt.Sprint(after["b"]) != fmt.Sprint(before["b"]) {
+		t.Errorf("b's pod ports moved from %v to %v", before["b"], after["b"])
+	}
+	var listeners []string
+	for _, l := range cfg.Listeners {
+		listeners = append(listeners, fmt.Sprintf("%s %s %s", l.Network, l.Address, l.Service))
+	}
+	want := []string{"tailnet :80 pool:80", "tailnet :80 svc:a:80", "tailnet :80 svc:b:80",
+		fmt.Sprintf("pod :%d svc:b:80", before["b"][0].PodPort)}
+	if fmt.Sprint(listeners) != fmt.Sprint(want) {
+		t.Errorf("listeners %q, want %q", listeners, want)
 	}
 }

@@ -38,8 +38,9 @@ func VIPServiceKey(serviceName string, port int32) string {
 // PoolConfig is the configuration of one pool's proxies: each pool port on
 // the tailnet, forwarding to the pool's backend, and each port of every VIP
 // service that selects the pool, balanced over all its backends, on the
-// tailnet and on a pod port. ports are those pod ports, by TailscaleServices
-// name, as the pool's EndpointSlices must list them. The error is a
+// tailnet and, when it has an in-cluster Service (ClusterServiceCheck), on
+// a pod port. ports are those pod ports, by TailscaleServices name, as the
+// pool's EndpointSlices must list them. The error is a
 // TailscaleServices whose strategy the proxies do not know, which the
 // CRD's enum should have refused.
 func PoolConfig(p Pool, controlURL string, services []Service) (cfg proxyconfig.Config, ports map[string][]ClusterPort, err error) {
@@ -65,17 +66,23 @@ func PoolConfig(p Pool, controlURL string, services []Service) (cfg proxyconfig.
 	if err != nil {
 		return proxyconfig.Config{}, nil, err
 	}
+	// Pod ports are allocated over every hosted port, served in the cluster
+	// or not, so that turning one service's in-cluster Service off or on
+	// moves no other service's pod port.
 	podPorts := allocatePodPorts(hosted)
 	ports = map[string][]ClusterPort{}
 	for _, h := range hosted {
 		name := h.service.Object.Name
-		ports[name] = append(ports[name], ClusterPort{Name: ClusterPortName(h.port), Port: h.port, PodPort: podPorts[h.config.Name]})
 		cfg.Services = append(cfg.Services, h.config)
 		if !h.service.Withhold {
 			cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
 				Address: listenAddr(h.port), Network: proxyconfig.NetworkTailnet, VIPService: h.service.VIPName(), Service: h.config.Name,
 			})
 		}
+		if ClusterServiceCheck(h.service) != nil {
+			continue // no in-cluster Service: no pod port, no EndpointSlice
+		}
+		ports[name] = append(ports[name], ClusterPort{Name: ClusterPortName(h.port), Port: h.port, PodPort: podPorts[h.config.Name]})
 		cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
 			// In-cluster clients, through the TailscaleServices' Service.
 			Address: listenAddr(podPorts[h.config.Name]), Network: proxyconfig.NetworkPod, Service: h.config.Name,

@@ -48,6 +48,12 @@ type Observed struct {
 	ClusterServiceProblem *Problem `json:"clusterServiceProblem,omitempty"`
 	// Registered is when the VIP service was last written by us.
 	Registered *metav1.Time `json:"registered,omitempty"`
+	// Tailnet is the tailnet in which this pass found or put the VIP
+	// service it uses; "" when the pass did not get that far.
+	Tailnet string `json:"tailnet,omitempty"`
+	// ReleasedFrom is the tailnet this pass released the VIP service from,
+	// because the selected pools moved to another.
+	ReleasedFrom string `json:"releasedFrom,omitempty"`
 	// Previous status, for the times that carry forward.
 	Previous gatewayv1alpha1.TailscaleServicesStatus `json:"previous"`
 	Now      metav1.Time                             `json:"now"`
@@ -63,6 +69,7 @@ func Status(o Observed) gatewayv1alpha1.TailscaleServicesStatus {
 		VIPServiceStatus:    vipServiceStatus(o, view),
 		LoadBalancingStatus: loadBalancingStatus(o, view),
 		ServiceInfo:         serviceInfo(o),
+		Tailnet:             vipTailnet(o),
 		Conditions:          slices.Clone(o.Previous.Conditions),
 	}
 	for _, c := range conditions(o, view) {
@@ -75,6 +82,20 @@ func Status(o Observed) gatewayv1alpha1.TailscaleServicesStatus {
 		st.ClusterServiceName = InClusterServiceName(ts.Name)
 	}
 	return st
+}
+
+// vipTailnet is where the VIP service lives: the tailnet this pass used it
+// in; else the one the previous status recorded, unless this pass released
+// it from there. A pass that did not reach the tailnet (an API error, pools
+// in two tailnets) keeps what is known, so that a deletion still finds it.
+func vipTailnet(o Observed) string {
+	switch {
+	case o.Tailnet != "":
+		return o.Tailnet
+	case o.ReleasedFrom != "" && o.ReleasedFrom == o.Previous.Tailnet:
+		return ""
+	}
+	return o.Previous.Tailnet
 }
 
 // backendView is what the hosts report about the service's backends.

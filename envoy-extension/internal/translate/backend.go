@@ -57,6 +57,9 @@ func backendOf(resources [][]byte, clusterName string, route *gwapiv1.HTTPRoute)
 		return nil, err
 	}
 	b := &Backend{Namespace: ts.Metadata.Namespace, Name: ts.Metadata.Name, Service: ts.Status.ClusterServiceName}
+	if ts.clusterServiceOff() {
+		return nil, fmt.Errorf("TailscaleServices %s has spec.clusterService.enabled: false, so it has no in-cluster Service %s for Envoy to reach; remove that setting to use it as a backendRef", b, b.ServiceName())
+	}
 	if rule, ok := ParseClusterName(clusterName); ok && route != nil && route.Namespace == rule.Namespace && route.Name == rule.Name {
 		b.Port, err = BackendRefPort(route, rule.Rule, rule.Backend, b.Namespace, b.Name)
 		if err == nil {

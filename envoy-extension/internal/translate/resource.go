@@ -30,6 +30,9 @@ type tailscaleServices struct {
 		VIPService *struct {
 			Ports []string `json:"ports"`
 		} `json:"vipService"`
+		ClusterService *struct {
+			Enabled *bool `json:"enabled"`
+		} `json:"clusterService"`
 	} `json:"spec"`
 	Status struct {
 		ClusterServiceName string `json:"clusterServiceName"`
@@ -60,4 +63,12 @@ func (ts *tailscaleServices) specPorts() []string {
 		return nil
 	}
 	return ts.Spec.VIPService.Ports
+}
+
+// clusterServiceOff is true when spec.clusterService.enabled is false: the
+// operator then makes no in-cluster Service, the one way Envoy reaches a
+// TailscaleServices.
+func (ts *tailscaleServices) clusterServiceOff() bool {
+	cs := ts.Spec.ClusterService
+	return cs != nil && cs.Enabled != nil && !*cs.Enabled
 }

@@ -190,6 +190,12 @@ func TestClusterErrors(t *testing.T) {
 		resources: withTS(annotate("70000")),
 		wantErr:   []string{`"70000" is not a port number`},
 	}, {
+		name: "in-cluster Service turned off",
+		resources: withTS(func(o map[string]any) {
+			o["spec"].(map[string]any)["clusterService"] = map[string]any{"enabled": false}
+		}),
+		wantErr: []string{"default/production-web-service", "spec.clusterService.enabled: false", "production-web-service-vip"},
+	}, {
 		name:      "annotation not among the spec's ports",
 		resources: withTS(annotate("8080")),
 		wantErr:   []string{"is 8080", "lists only the tcp ports tcp:80", "add tcp:8080 to spec.vipService.ports"},

@@ -22,7 +22,8 @@ import (
 func (r *Reconciler) ensureClusterService(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, s planner.Service) (*planner.Problem, error) {
 	if planner.ClusterServiceCheck(s) != nil {
 		// No Service can be made (the status says why, from the same
-		// check): remove ours, e.g. once the ports went away.
+		// check): remove ours, e.g. once the ports went away or
+		// spec.clusterService turned it off.
 		return nil, r.deleteClusterService(ctx, ts)
 	}
 	want := ClusterService(ts, planner.ClusterServicePorts(s))

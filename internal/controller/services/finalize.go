@@ -2,6 +2,8 @@ package services
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,12 +19,15 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
 
-// finalize releases the VIP service: deleted when this TailscaleServices
-// was the last to use it and no host named in its registry still serves
-// it (releaseRegistered); a service that is not ours is left alone. A
-// tailnet that no longer exists does not hold the object: a Warning says
-// what may be left behind. A release that keeps failing (a dead or
-// unauthorised tailnet API) lets go after the cleanup bound (cleanup.DefaultBound unless set), and at once with
+// finalize releases the VIP service from the tailnet status.tailnet
+// records, which pools deleted first no longer tell (and from the one the
+// pools name, when that differs: releaseTailnets): deleted when this
+// TailscaleServices was the last to use it and no host named in its
+// registry still serves it (releaseRegistered); a service that is not
+// ours is left alone. A tailnet that no longer exists does not hold the
+// object: a Warning says what may be left behind. A release that keeps
+// failing (a dead or unauthorised tailnet API) lets go after
+// the cleanup bound (cleanup.DefaultBound unless set), and at once with
 // cleanup.SkipAnnotation, each with a Warning.
 func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices) (reconcile.Result, error) {
 	if !controllerutil.ContainsFinalizer(ts, Finalizer) {
@@ -32,18 +37,19 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	name := planner.VIPServiceName(ts)
-	if attached := observe.AttachedName(ts); attached != "" {
-		name = attached
+	name := releaseName(ts)
+	computed, problem := r.tailnetOf(ts, eps)
+	if problem != nil {
+		computed = "" // pools in two tailnets: only the recorded one is known
 	}
-	tn, problem := r.tailnetOf(ts, eps)
+	tailnets := releaseTailnets(ts.Status.Tailnet, computed)
 	switch {
 	case cleanup.Decide(ts, r.now(), r.cleanupBound()) == cleanup.Skipped:
 		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "VIPServiceNotReleased", "Delete",
 			"%s is set: %s is left in the tailnet as it is", cleanup.SkipAnnotation, name)
-	case problem == nil:
+	case len(tailnets) > 0:
 		tailnetCtx, cancel := deadline.ForTailnet(ctx)
-		err := r.release(tailnetCtx, ts, tn, name)
+		err := r.releaseFrom(tailnetCtx, ts, tailnets, name)
 		cancel()
 		if err != nil {
 			if cleanup.Decide(ts, r.now(), r.cleanupBound()) == cleanup.Retry {
@@ -62,6 +68,18 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 	}
 	controllerutil.RemoveFinalizer(ts, Finalizer)
 	return reconcile.Result{}, r.Client.Update(ctx, ts)
+}
+
+// releaseFrom releases the VIP service from each of the tailnets, all of
+// them tried even when one fails.
+func (r *Reconciler) releaseFrom(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, tailnets []string, name string) error {
+	var errs []error
+	for _, tn := range tailnets {
+		if err := r.release(ctx, ts, tn, name); err != nil {
+			errs = append(errs, fmt.Errorf("tailnet %s: %w", tn, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // releaseRetry is how soon a failed release is tried again.

@@ -210,21 +210,3 @@ func (r *Reconciler) now() time.Time {
 	}
 	return time.Now()
 }
-
-// tailnetOf is the tailnet of the VIP service: the selected pools' (which
-// must agree), else the template's, else the default.
-func (r *Reconciler) tailnetOf(ts *gatewayv1alpha1.TailscaleServices, eps []gatewayv1alpha1.TailscaleEndpoints) (string, *planner.Problem) {
-	name := ""
-	for _, ep := range eps {
-		n := tailnet.Named(ep.Spec.Tailnet, r.DefaultTailnet)
-		if name != "" && n != name {
-			return "", &planner.Problem{Reason: gatewayv1alpha1.ReasonTailnetMismatch, Message: fmt.Sprintf(
-				"the selected pools are in different tailnets (%s and %s); a VIP service lives in one tailnet: narrow spec.selector", name, n)}
-		}
-		name = n
-	}
-	if name == "" && ts.Spec.EndpointTemplate != nil {
-		name = ts.Spec.EndpointTemplate.Tailnet
-	}
-	return tailnet.Named(name, r.DefaultTailnet), nil
-}

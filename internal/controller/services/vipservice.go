@@ -43,17 +43,23 @@ func (r *Reconciler) ensureVIPService(ctx context.Context, svc *planner.Service,
 	if err != nil || !r.admitTags(g, *svc, o) {
 		return err
 	}
+	if err := r.leaveTailnet(ctx, ts, tn, o); err != nil {
+		return err
+	}
 	// First from the tailnet's shared snapshot; anything that would write
 	// starts over on fresh reads (see tsapi.Snapshot).
 	snap := r.snapshot(tn)
 	before, beforeSvc := *o, *svc
 	err = r.ensureOn(ctx, snap.ReadOnly(api), svc, o, g)
-	if !errors.Is(err, tsapi.ErrNeedsFreshRead) {
-		return err
+	if errors.Is(err, tsapi.ErrNeedsFreshRead) {
+		*o, *svc = before, beforeSvc
+		defer snap.Invalidate() // what this pass writes
+		err = r.ensureOn(ctx, api, svc, o, g)
 	}
-	*o, *svc = before, beforeSvc
-	defer snap.Invalidate() // what this pass writes
-	return r.ensureOn(ctx, api, svc, o, g)
+	if o.VIP != nil {
+		o.Tailnet = tn // status.tailnet: where a deletion releases it
+	}
+	return err
 }
 
 // ensureOn is ensureVIPService's work once the tailnet's API is known.

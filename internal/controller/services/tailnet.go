@@ -1,0 +1,100 @@
+package services
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/cleanup"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/tailnet"
+)
+
+// tailnetOf is the tailnet of the VIP service (see chooseTailnet).
+func (r *Reconciler) tailnetOf(ts *gatewayv1alpha1.TailscaleServices, eps []gatewayv1alpha1.TailscaleEndpoints) (string, *planner.Problem) {
+	return chooseTailnet(ts, eps, r.DefaultTailnet)
+}
+
+// chooseTailnet is the tailnet of the VIP service: the selected pools' (which
+// must agree); with none selected, the one status.tailnet records (a
+// selector that matches nothing for a while, or pools deleted before the
+// TailscaleServices, do not move the service to the default tailnet);
+// else the template's, else the default.
+func chooseTailnet(ts *gatewayv1alpha1.TailscaleServices, eps []gatewayv1alpha1.TailscaleEndpoints, defaultTailnet string) (string, *planner.Problem) {
+	name := ""
+	for _, ep := range eps {
+		n := tailnet.Named(ep.Spec.Tailnet, defaultTailnet)
+		if name != "" && n != name {
+			return "", &planner.Problem{Reason: gatewayv1alpha1.ReasonTailnetMismatch, Message: fmt.Sprintf(
+				"the selected pools are in different tailnets (%s and %s); a VIP service lives in one tailnet: narrow spec.selector", name, n)}
+		}
+		name = n
+	}
+	if name == "" {
+		name = ts.Status.Tailnet
+	}
+	if name == "" && ts.Spec.EndpointTemplate != nil {
+		name = ts.Spec.EndpointTemplate.Tailnet
+	}
+	return tailnet.Named(name, defaultTailnet), nil
+}
+
+// releaseTailnets are the tailnets a deleted TailscaleServices releases its
+// VIP service from: the one status.tailnet records, and the computed one
+// (chooseTailnet, "" when it has a problem) when it differs. They differ only
+// when nothing is recorded, or when the selected pools still exist and name
+// another tailnet: a move whose status write was lost, or whose release
+// from the recorded tailnet keeps failing. Releasing from a tailnet where
+// the service is not ours is a read and nothing else.
+func releaseTailnets(recorded, computed string) []string {
+	var out []string
+	if recorded != "" {
+		out = append(out, recorded)
+	}
+	if computed != "" && computed != recorded {
+		out = append(out, computed)
+	}
+	return out
+}
+
+// releaseName is the VIP service a TailscaleServices releases: the one
+// discovery attached it to, else its own.
+func releaseName(ts *gatewayv1alpha1.TailscaleServices) string {
+	if attached := observe.AttachedName(ts); attached != "" {
+		return attached
+	}
+	return planner.VIPServiceName(ts)
+}
+
+// leaveTailnet releases the VIP service from the tailnet status.tailnet
+// records when the selected pools now name another: their machines no
+// longer host it there, and a service left behind keeps its name and
+// addresses taken with nobody serving it. It is released once the new
+// tailnet can be used (a pool naming a tailnet that does not exist, say by
+// a typo, moves nothing), and before the service is created there; while
+// the release fails, it is not created there and the error says why.
+// cleanup.SkipAnnotation leaves it in place, with a Warning, as it does on
+// deletion.
+func (r *Reconciler) leaveTailnet(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, to string, o *planner.Observed) error {
+	from := ts.Status.Tailnet
+	if from == "" || from == to {
+		return nil
+	}
+	name := releaseName(ts)
+	if cleanup.Decide(ts, r.now(), r.cleanupBound()) == cleanup.Skipped {
+		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "VIPServiceNotReleased", "Move",
+			"the selected pools moved to tailnet %s; %s is set: %s is left in tailnet %s as it is", to, cleanup.SkipAnnotation, name, from)
+		o.ReleasedFrom = from
+		return nil
+	}
+	if err := r.release(ctx, ts, from, name); err != nil {
+		return fmt.Errorf("releasing %s from tailnet %s, which the selected pools left for %s, before creating it there: %w", name, from, to, err)
+	}
+	o.ReleasedFrom = from
+	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "TailnetChanged", "Move",
+		"the selected pools moved to tailnet %s: %s was released from tailnet %s", to, name, from)
+	return nil
+}

@@ -162,17 +162,32 @@ func (l *lab) deleteAndWait(obj client.Object) {
 // with its last error.
 func (l *lab) eventually(what string, check func() error) {
 	l.t.Helper()
+	if err := await(what, check); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// await retries check until it passes, or returns its last error after a
+// minute, for a test that goes on to check more.
+func await(what string, check func() error) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		err := check()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			l.t.Fatalf("%s: not within a minute: %v", what, err)
+			return fmt.Errorf("%s: not within a minute: %w", what, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// with is the lab reporting to t, a subtest's.
+func (l *lab) with(t *testing.T) *lab {
+	c := *l
+	c.t = t
+	return &c
 }
 
 // hasCondition is nil when conds hold typ with status (any, when "") and

@@ -66,6 +66,7 @@ func TestHostileRegistryAnnotations(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			l := l.with(t)
 			ts := &gatewayv1alpha1.TailscaleServices{
 				ObjectMeta: metav1.ObjectMeta{Name: strings.ReplaceAll(tc.name, " ", "-"), Namespace: appNS},
 				Spec: gatewayv1alpha1.TailscaleServicesSpec{
@@ -75,13 +76,18 @@ func TestHostileRegistryAnnotations(t *testing.T) {
 			}
 			tc.spec(&ts.Spec)
 			l.create(ts)
-			l.eventually("VIPServiceReady False naming the annotation", func() error {
+			// Not the end of the test: what became of the services is
+			// checked either way.
+			err := await("VIPServiceReady False naming the annotation", func() error {
 				if err := l.c.Get(context.Background(), client.ObjectKeyFromObject(ts), ts); err != nil {
 					return err
 				}
 				return hasCondition(ts.Status.Conditions, gatewayv1alpha1.ConditionVIPServiceReady, metav1.ConditionFalse,
 					tc.vip, coordination.Annotation)
 			})
+			if err != nil {
+				t.Error(err)
+			}
 			bounded(t, "TailscaleServices "+ts.Name, ts.Status, ts.Status.Conditions)
 			l.deleteAndWait(ts)
 			l.untouched(before, foreign)

@@ -76,6 +76,7 @@ func TestHostileMachineReports(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
+			l := l.with(t)
 			name := tc.pool
 			pod := pool.PodName(name, 0)
 			ep := l.createPool(name)
@@ -86,17 +87,22 @@ func TestHostileMachineReports(t *testing.T) {
 				// in: the machine has a device, whatever its report says.
 				"_current-profile": []byte("profile-1"),
 			})
-			l.eventually("the pool's Available condition names the problem", func() error {
+			// The status checks do not end the test: what is deleted with
+			// the pool is checked either way.
+			err := await("the pool's Available condition names the problem", func() error {
 				if err := l.c.Get(context.Background(), client.ObjectKeyFromObject(ep), ep); err != nil {
 					return err
 				}
 				return hasCondition(ep.Status.Conditions, gatewayv1alpha1.ConditionAvailable, "", tc.says(pod, own)...)
 			})
+			if err != nil {
+				t.Error(err)
+			}
 			bounded(t, "pool "+name, ep.Status, ep.Status.Conditions)
 
 			// A TailscaleServices reads the same reports for its status.
 			ts := l.createFailoverService(name)
-			l.eventually("the TailscaleServices' status lists the pool", func() error {
+			err = await("the TailscaleServices' status lists the pool", func() error {
 				if err := l.c.Get(context.Background(), client.ObjectKeyFromObject(ts), ts); err != nil {
 					return err
 				}
@@ -107,6 +113,9 @@ func TestHostileMachineReports(t *testing.T) {
 				}
 				return fmt.Errorf("selected %+v; conditions %s", ts.Status.SelectedEndpoints, describe(ts.Status.Conditions))
 			})
+			if err != nil {
+				t.Error(err)
+			}
 			bounded(t, "TailscaleServices "+name, ts.Status, ts.Status.Conditions)
 			l.deleteAndWait(ts)
 
@@ -116,8 +125,12 @@ func TestHostileMachineReports(t *testing.T) {
 			if _, ok := after[own]; ok {
 				t.Errorf("the machine's own device %s is still in the tailnet: the pool's cleanup did not run", own)
 			}
-			if !reflect.DeepEqual(others, after) {
-				t.Errorf("devices that are not the machine's changed:\nbefore %v\nafter  %v", others, after)
+			for id, d := range others {
+				if got, ok := after[id]; !ok {
+					t.Errorf("device %s (%s), not the machine's, was deleted", id, d.Hostname)
+				} else if !reflect.DeepEqual(got, d) {
+					t.Errorf("device %s, not the machine's, changed:\nbefore %+v\nafter  %+v", id, d, got)
+				}
 			}
 		})
 	}

@@ -47,12 +47,25 @@ type Registry struct {
 	Consumers []Entry `json:"consumers,omitempty"`
 }
 
+// MaxAnnotation is the largest registry Parse reads. An entry takes about
+// 150 bytes and each of its devices about 25, so this holds hundreds of
+// operators' entries; anything larger was not written by one of them.
+// Anyone with access to the tailnet's API can write the annotation, and
+// what it says reaches the TailscaleServices' status (serviceInfo), which
+// must stay small.
+const MaxAnnotation = 64 << 10
+
 // Parse reads the registry from a VIP service's annotations. ok is false
 // when the service carries none: it was not made by any of our operators.
+// An annotation that is not a registry, or larger than MaxAnnotation, is
+// an error that names the annotation.
 func Parse(annotations map[string]string) (reg Registry, ok bool, err error) {
 	raw, found := annotations[Annotation]
 	if !found {
 		return Registry{}, false, nil
+	}
+	if len(raw) > MaxAnnotation {
+		return Registry{}, false, fmt.Errorf("annotation %s is %d bytes, more than a registry ever takes (%d)", Annotation, len(raw), MaxAnnotation)
 	}
 	if err := json.Unmarshal([]byte(raw), &reg); err != nil {
 		return Registry{}, false, fmt.Errorf("annotation %s is not a registry: %w", Annotation, err)

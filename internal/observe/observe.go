@@ -6,7 +6,6 @@ package observe
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 
@@ -137,9 +136,13 @@ func Reports(ctx context.Context, r client.Reader, pools []planner.Pool) (map[st
 			if err != nil {
 				return nil, err
 			}
-			var st pool.MachineStatus
-			if raw := sec.Data[pool.StatusKey]; len(raw) > 0 && json.Unmarshal(raw, &st) == nil {
-				out[m.Name] = st
+			// A report that cannot be read is left out like a missing one
+			// (the pool's Available condition says why): it is the
+			// machine's to write, so anything may be there.
+			if raw := sec.Data[pool.StatusKey]; len(raw) > 0 {
+				if st, err := pool.ParseStatus(raw); err == nil {
+					out[m.Name] = st
+				}
 			}
 		}
 	}

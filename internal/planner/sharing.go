@@ -80,6 +80,16 @@ func ForeignConflict(name string) *Problem {
 			"or set serviceDiscovery.discoverVIPServices with a vipServiceSelector that matches it to use it as it is", name)}
 }
 
+// UnreadableRegistry is the problem of a VIP service whose registry
+// annotation cannot be read (err names the annotation): who owns the
+// service, and whether they consent to share it, is unknown, so it is
+// neither joined, nor used as it is, nor written.
+func UnreadableRegistry(name string, err error) *Problem {
+	return &Problem{Reason: gatewayv1alpha1.ReasonConflict, Message: fmt.Sprintf(
+		"%s exists in the tailnet but its registry cannot be read (%v); it is left untouched: fix or remove the annotation in the tailnet, "+
+			"or choose another spec.vipService.name", name, err)}
+}
+
 // approvalNote tells a user who set autoApprove on a service used as it
 // is that the policy is not ours to edit for it.
 func approvalNote(o Observed) string {

@@ -115,11 +115,25 @@ func newBackendView(o Observed) backendView {
 	for _, port := range vipTCPPorts(o.Service) {
 		v.keys = append(v.keys, VIPServiceKey(name, port))
 	}
+	// Counts go into the status by group: only the service's own groups
+	// are counted, whatever else a report names (its pod writes it).
+	groups := map[string]bool{}
+	for _, p := range o.Service.Pools {
+		groups[p.Name] = true
+	}
+	if sd := o.Service.Object.Spec.ServiceDiscovery; sd != nil {
+		for _, e := range sd.ExternalServices {
+			groups[e.Name] = true
+		}
+	}
 	for _, host := range slices.Sorted(maps.Keys(o.Reports)) {
 		r := o.Reports[host]
 		for _, key := range v.keys {
 			for _, b := range r.Services[key].Backends {
 				v.healthy[b.Name] = v.healthy[b.Name] || b.Healthy
+				if !groups[b.Group] {
+					continue
+				}
 				v.requests[b.Group] += b.Total
 				if b.LastCheck != nil && b.LastCheck.After(v.lastCheck[b.Group]) {
 					v.lastCheck[b.Group] = *b.LastCheck

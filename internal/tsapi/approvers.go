@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tailscale/hujson"
 )
@@ -51,6 +52,13 @@ func (a ServiceApprovers) Approves(service string, tags []string) bool {
 // is laid out in hujson's canonical format. changed
 // is false, and policy is returned as is, when nothing was missing.
 func EnsureServiceApprovers(policy []byte, service string, tags []string) (out []byte, changed bool, err error) {
+	// JSON holds only valid UTF-8: anything else would be written as
+	// U+FFFD, never match, and be added again on every pass.
+	for _, s := range append([]string{service}, tags...) {
+		if !utf8.ValidString(s) {
+			return nil, false, fmt.Errorf("policy: autoApprovers.services: %q is not valid UTF-8", s)
+		}
+	}
 	current, err := ParseServiceApprovers(policy)
 	if err != nil {
 		return nil, false, err
@@ -90,16 +98,30 @@ func SetServiceApprovers(policy []byte, service string, approvers []string) ([]b
 }
 
 // approverPatch builds the JSON Patch that adds the entry at the deepest
-// existing level, using the key spellings the document already has.
+// existing level, using the key spellings the document already has. A
+// level named twice is refused: Tailscale's parser merges or overrides
+// the duplicates, so an edit of one of them may not be what it reads, and
+// the policy would be written again on every pass.
 func approverPatch(root *hujson.Value, service string, approvers []string) ([]byte, error) {
 	entry := map[string]any{service: approvers}
 	path, value := "", any(map[string]any{"autoApprovers": map[string]any{"services": entry}})
-	if aa, aaKey, ok := member(root, "autoApprovers"); ok {
+	aa, aaKey, ok, err := member(root, "autoApprovers", "autoApprovers", true)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
 		path, value = "/"+pointerEscape(aaKey), map[string]any{"services": entry}
-		if svcs, svcKey, ok := member(aa, "services"); ok {
+		svcs, svcKey, ok, err := member(aa, "services", "autoApprovers.services", true)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			path, value = path+"/"+pointerEscape(svcKey), entry
 			if _, isObj := svcs.Value.(*hujson.Object); !isObj {
 				return nil, fmt.Errorf("policy: autoApprovers.services is not an object")
+			}
+			if _, _, _, err := member(svcs, service, fmt.Sprintf("autoApprovers.services[%q]", service), false); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -126,21 +148,32 @@ func addOps(path string, value map[string]any) ([]byte, error) {
 	return json.Marshal(ops)
 }
 
-// member finds an object member by case-insensitive name and returns its
-// value and the name as spelled in the document.
-func member(v *hujson.Value, name string) (*hujson.Value, string, bool) {
+// member finds an object member by name (case-insensitively when fold is
+// set, as Tailscale's parser matches the policy's own keys) and returns its
+// value and the name as spelled in the document; field names it in the
+// error when the object has more than one such member.
+func member(v *hujson.Value, name, field string, fold bool) (*hujson.Value, string, bool, error) {
 	obj, ok := v.Value.(*hujson.Object)
 	if !ok {
-		return nil, "", false
+		return nil, "", false, nil
 	}
+	var found *hujson.ObjectMember
 	for i := range obj.Members {
 		m := &obj.Members[i]
 		lit, ok := m.Name.Value.(hujson.Literal)
-		if ok && strings.EqualFold(lit.String(), name) {
-			return &m.Value, lit.String(), true
+		if !ok || !(lit.String() == name || fold && strings.EqualFold(lit.String(), name)) {
+			continue
 		}
+		if found != nil {
+			return nil, "", false, fmt.Errorf("policy: %s is given twice (as %q and %q); keep one, and the operator can edit it",
+				field, found.Name.Value.(hujson.Literal).String(), lit.String())
+		}
+		found = m
 	}
-	return nil, "", false
+	if found == nil {
+		return nil, "", false, nil
+	}
+	return &found.Value, found.Name.Value.(hujson.Literal).String(), true, nil
 }
 
 func pointerEscape(s string) string {

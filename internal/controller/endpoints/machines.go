@@ -1,7 +1,7 @@
 package endpoints
 
 import (
-	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -26,14 +26,36 @@ type replica struct {
 
 // report is the machine's own report, if it wrote a readable one.
 func (r *replica) report() (pool.MachineStatus, bool) {
-	var s pool.MachineStatus
+	s, ok, err := r.readReport()
+	return s, ok && err == nil
+}
+
+// readReport decodes the machine's report: ok is false while it has
+// written none; err says what is wrong with one it cannot be (its state
+// Secret is the machine's to write, so anything may be there).
+func (r *replica) readReport() (s pool.MachineStatus, ok bool, err error) {
 	if r == nil || r.state == nil || len(r.state.Data[pool.StatusKey]) == 0 {
-		return s, false
+		return s, false, nil
 	}
-	if err := json.Unmarshal(r.state.Data[pool.StatusKey], &s); err != nil {
-		return pool.MachineStatus{}, false
+	s, err = pool.ParseStatus(r.state.Data[pool.StatusKey])
+	return s, true, err
+}
+
+// reportProblem says what is wrong with the machine's report, or "": one
+// that cannot be read, or one that names a device other than the one the
+// operator recorded for the machine (it is never acted upon; see
+// identity.go).
+func (r *replica) reportProblem() string {
+	s, ok, err := r.readReport()
+	switch {
+	case !ok:
+		return ""
+	case err != nil:
+		return fmt.Sprintf("the report of machine %s (Secret %s, key %s) is ignored: %v", r.pod, r.state.Name, pool.StatusKey, err)
+	case s.DeviceID != "" && r.recordedDevice() != "" && s.DeviceID != r.recordedDevice():
+		return fmt.Sprintf("machine %s reports device %s, not its own device %s: the report's device is ignored", r.pod, s.DeviceID, r.recordedDevice())
 	}
-	return s, true
+	return ""
 }
 
 // reportedDevice is the device the machine says it is, or "". The

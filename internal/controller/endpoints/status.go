@@ -3,6 +3,7 @@ package endpoints
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -48,7 +49,7 @@ func desiredStatus(ep *gatewayv1alpha1.TailscaleEndpoints, obs observation) gate
 	}
 	st.Conditions = append([]metav1.Condition(nil), ep.Status.Conditions...)
 	meta.SetStatusCondition(&st.Conditions, readyCondition(ep, obs))
-	meta.SetStatusCondition(&st.Conditions, availableCondition(ep, st.ReadyReplicas))
+	meta.SetStatusCondition(&st.Conditions, availableCondition(ep, st.ReadyReplicas, reportProblems(ep, obs.replicas)))
 	meta.SetStatusCondition(&st.Conditions, configAppliedCondition(ep, obs.replicas, obs.configVersion))
 	return st
 }
@@ -112,13 +113,34 @@ func tailnetReason(err error) string {
 	return gatewayv1alpha1.ReasonTailnetNotReady
 }
 
-func availableCondition(ep *gatewayv1alpha1.TailscaleEndpoints, ready int32) metav1.Condition {
+// availableCondition counts the ready machines and says what is wrong
+// with the reports of the others.
+func availableCondition(ep *gatewayv1alpha1.TailscaleEndpoints, ready int32, problems []string) metav1.Condition {
 	c := metav1.Condition{Type: gatewayv1alpha1.ConditionAvailable, ObservedGeneration: ep.Generation}
 	msg := fmt.Sprintf("%d of %d machine(s) ready", ready, desiredReplicas(ep))
+	if len(problems) > 0 {
+		msg += "; " + strings.Join(problems, "; ")
+	}
 	if ready > 0 {
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, gatewayv1alpha1.ReasonMachinesReady, msg
 	} else {
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, gatewayv1alpha1.ReasonNoMachineReady, msg
 	}
+	c.Message = gatewayv1alpha1.BoundedMessage(c.Message)
 	return c
+}
+
+// reportProblems are the problems with the reports of the pool's current
+// machines, by ordinal.
+func reportProblems(ep *gatewayv1alpha1.TailscaleEndpoints, replicas map[int]*replica) []string {
+	var out []string
+	for _, ordinal := range sortedOrdinals(replicas) {
+		if ordinal >= int(desiredReplicas(ep)) {
+			continue
+		}
+		if p := replicas[ordinal].reportProblem(); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

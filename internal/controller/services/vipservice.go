@@ -101,7 +101,8 @@ func (r *Reconciler) ensureOn(ctx context.Context, api tsapi.Client, svc *planne
 // putVIPService writes the VIP service if it is absent, or ours and
 // different; joins one another TailscaleServices owns only when both
 // consent (coordination.Decide); a service nobody manages is used as it
-// is when discovery matched it, and never touched otherwise.
+// is when discovery matched it, and never touched otherwise; one whose
+// registry cannot be read is never touched.
 func (r *Reconciler) putVIPService(ctx context.Context, api tsapi.Client, svc planner.Service, o *planner.Observed) error {
 	ts := svc.Object
 	name := svc.VIPName()
@@ -118,7 +119,12 @@ func (r *Reconciler) putVIPService(ctx context.Context, api tsapi.Client, svc pl
 		return err
 	}
 	reg, managed, perr := coordination.Parse(actual.Annotations)
-	if !managed || perr != nil {
+	if perr != nil {
+		o.VIPProblem = planner.UnreadableRegistry(name, perr)
+		r.warnOnce(ts, gatewayv1alpha1.ConditionVIPServiceReady, "VIPServiceConflict", o.VIPProblem)
+		return nil
+	}
+	if !managed {
 		if discovering(ts) && matchesDiscovery(ts, actual) {
 			o.VIP, o.UsedAsIs = &actual, true // nobody's registry to join
 			return nil

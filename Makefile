@@ -86,17 +86,23 @@ test: envtest ## Unit, integration (envtest + emulator) and end-to-end (lab) tes
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) -C test/chart test -count=1 -timeout 30m ./...
 	IMAGEBUILD_TEST_PLATFORMS=linux/amd64 $(MAKE) test-images
 
-# Fuzz targets of the fault-injection suite, as "package FuzzName".
-FUZZ_TARGETS ?=
+# Fuzz targets of the fault-injection suite, "module:package FuzzName"
+# separated by ";" (the module is a directory with its own go.mod).
+FUZZ_TARGETS ?= .:./internal/tsapi FuzzEnsureServiceApprovers; \
+	.:./internal/coordination FuzzParse; \
+	.:./internal/coordination FuzzRegistryRoundTrip; \
+	.:./internal/pool FuzzParseStatus; \
+	.:./internal/planner FuzzStatusReport; \
+	envoy-extension:./internal/translate FuzzCluster
 FUZZ_TIME    ?= 15s
 
 .PHONY: test-faults
-test-faults: envtest ## Fault-injection suite: API faults, the operator killed mid-write, hostile input (fuzzing), termination under load.
+test-faults: envtest ## Fault-injection suite: API faults, the operator killed mid-write, hostile input (and fuzzing), termination under load.
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) ./test/faults/...
 	@set -e; echo "$(FUZZ_TARGETS)" | tr ';' '\n' | while read -r pkg target; do \
 		[ -n "$$pkg" ] || continue; \
 		echo "fuzzing $$target in $$pkg for $(FUZZ_TIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZ_TIME) $$pkg; \
+		$(GO) -C "$${pkg%%:*}" test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZ_TIME) -fuzzminimizetime 5s "$${pkg#*:}"; \
 	done
 
 .PHONY: test-images

@@ -95,10 +95,13 @@ FUZZ_TARGETS ?= .:./internal/tsapi FuzzEnsureServiceApprovers; \
 	.:./internal/planner FuzzStatusReport; \
 	envoy-extension:./internal/translate FuzzCluster
 FUZZ_TIME    ?= 15s
+APISERVER_OUTAGE ?= 60s
 
 .PHONY: test-faults
 test-faults: envtest ## Fault-injection suite: API faults, the operator killed mid-write, hostile input (and fuzzing), termination under load.
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) ./test/faults/...
+	@# Poisoned configuration, the API server frozen for APISERVER_OUTAGE, a proxy restarted: in the lab.
+	E2E_APISERVER_OUTAGE=$(APISERVER_OUTAGE) KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) -run '^TestPoisonedConfigurationAndOutage$$' ./test/e2e/
 	@set -e; echo "$(FUZZ_TARGETS)" | tr ';' '\n' | while read -r pkg target; do \
 		[ -n "$$pkg" ] || continue; \
 		echo "fuzzing $$target in $$pkg for $(FUZZ_TIME)"; \

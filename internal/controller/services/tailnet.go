@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/cleanup"
@@ -96,5 +97,23 @@ func (r *Reconciler) leaveTailnet(ctx context.Context, ts *gatewayv1alpha1.Tails
 	o.ReleasedFrom = from
 	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "TailnetChanged", "Move",
 		"the selected pools moved to tailnet %s: %s was released from tailnet %s", to, name, from)
+	return nil
+}
+
+// recordTailnet writes status.tailnet before anything is written to the
+// tailnet: a TailscaleServices deleted between the VIP service's creation
+// and the status write that follows it, with its pools deleted too (so
+// that they no longer tell the tailnet), must still be released from the
+// right one. The status write at the end of the pass computes the same
+// value (planner: the tailnet this pass used).
+func (r *Reconciler) recordTailnet(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, tn string) error {
+	if ts.Status.Tailnet == tn {
+		return nil
+	}
+	patch := client.MergeFrom(ts.DeepCopy())
+	ts.Status.Tailnet = tn
+	if err := r.Client.Status().Patch(ctx, ts, patch); err != nil {
+		return fmt.Errorf("recording tailnet %s in status before writing to it: %w", tn, err)
+	}
 	return nil
 }

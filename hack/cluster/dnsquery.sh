@@ -9,7 +9,8 @@ IFS=. read -ra labels <<<"$name"
 for l in "${labels[@]}"; do q+=$(printf '\\x%02x' "${#l}")$l; done
 q+='\x00\x00\x01\x00\x01'
 exec 3<>"/dev/udp/$server/53"
-printf "$q" >&3
+# One write(2), one datagram: bash's printf flushes at every newline byte (a length of 10).
+printf "$q" | dd bs=512 iflag=fullblock count=1 status=none >&3
 resp=$(timeout 2 dd bs=512 count=1 <&3 2>/dev/null | od -An -v -tu1 | tr -s ' \n' ' ') || true
 exec 3>&-
 read -ra b <<<"$resp"

@@ -119,8 +119,21 @@ for k in $(created_kubepods); do
   find "$k" -depth -type d -exec rmdir {} \; 2>/dev/null
 done
 
-# 8. CNI's result cache for our network, and sysctls as they were.
-rm -f /var/lib/cni/cache/results/"$CNI_NETWORK"-* 2>/dev/null
+# 8. CNI's result cache for our network, containerd 1.6's fixed shim socket
+#    directory, nftables tables iptables-nft made for us (empty ones only), and
+#    sysctls as they were.
+rm -f /var/lib/cni/results/"$CNI_NETWORK"-* /var/lib/cni/cache/results/"$CNI_NETWORK"-* 2>/dev/null
+if grep -q '^run_containerd_existed=0' "$D/host.before" 2>/dev/null; then
+  find /run/containerd -depth -type d -empty -delete 2>/dev/null
+fi
+if command -v nft >/dev/null && [ -f "$D/nft.before" ]; then
+  nft list tables 2>/dev/null | while read -r _ fam name; do
+    grep -qxF "table $fam $name" "$D/nft.before" && continue
+    # Only when no chain of it holds a rule.
+    nft list table "$fam" "$name" 2>/dev/null | grep -vqE '^\s*(table|chain|type|policy|\}|$)' && continue
+    nft delete table "$fam" "$name" 2>/dev/null
+  done
+fi
 if grep -q '^var_lib_cni_existed=0' "$D/host.before" 2>/dev/null; then
   find /var/lib/cni -depth -type d -empty -delete 2>/dev/null
 fi

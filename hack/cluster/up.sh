@@ -73,7 +73,9 @@ D=$CLUSTER_DIR
   echo "bridge_nf_call_iptables=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)"
   [ -d /var/lib/cni ] && echo "var_lib_cni_existed=1" || echo "var_lib_cni_existed=0"
   [ -d /var/run/netns ] && echo "netns_dir_existed=1" || echo "netns_dir_existed=0"
+  [ -d /run/containerd ] && echo "run_containerd_existed=1" || echo "run_containerd_existed=0"
 } > "$D/host.before"
+{ command -v nft >/dev/null && nft list tables 2>/dev/null || true; } > "$D/nft.before"
 ls /var/run/netns 2>/dev/null > "$D/netns.before" || true
 for c in /sys/fs/cgroup/*/; do [ -d "$c/kubepods" ] && echo "$c"; done > "$D/kubepods.before" || true
 
@@ -219,6 +221,7 @@ state = "$D/containerd/state"
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        Root = "$D/containerd/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$CNI_BIN_DIR"
     conf_dir = "$D/cni/net.d"
@@ -238,7 +241,7 @@ img coredns "$bin/coredns" /coredns "$COREDNS_IMAGE"
 start etcd etcd --name "$NODE_NAME" --data-dir "$D/etcd" \
   --listen-client-urls "http://$ETCD_CLIENT" --advertise-client-urls "http://$ETCD_CLIENT" \
   --listen-peer-urls "http://$ETCD_PEER" --initial-advertise-peer-urls "http://$ETCD_PEER" \
-  --initial-cluster "$NODE_NAME=http://$ETCD_PEER" --listen-metrics-urls "" \
+  --initial-cluster "$NODE_NAME=http://$ETCD_PEER" \
   --unsafe-no-fsync --log-level warn
 start kube-apiserver kube-apiserver \
   --bind-address "$NODE_IP" --advertise-address "$NODE_IP" --secure-port "$API_PORT" \

@@ -12,6 +12,7 @@ source "$(dirname "$0")/lib.sh"
 D=$CLUSTER_DIR
 t0=$(date +%s)
 
+[ -n "${CLUSTER_TRACE:-}" ] && PS4='+ $(date +%T.%N | cut -c1-12) ' && set -x
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 pidof_daemon() { cat "$PIDS/$1.pid" 2>/dev/null || true; }
 # stop PID...: SIGTERM, up to 10s, then SIGKILL.
@@ -23,7 +24,10 @@ stop() {
     [ -z "$left" ] && return 0
     sleep 0.5
   done
-  for p in $left; do kill -KILL "$p" 2>/dev/null; done
+  for p in $left; do
+    log "pid $p ($(cat /proc/$p/comm 2>/dev/null)) ignored SIGTERM for 10s: SIGKILL"
+    kill -KILL "$p" 2>/dev/null
+  done
   sleep 0.5
 }
 # PIDs whose /proc/PID/cmdline mentions our containerd socket: the shims
@@ -52,6 +56,8 @@ stop $(pidof_daemon kubelet) $(pidof_daemon kube-proxy)
 #    also tear the network down, but ctr cannot: step 5 does).
 cpid=$(pidof_daemon containerd)
 if alive "$cpid" && [ -S "$SOCK" ]; then
+  # Their IDs name the CNI results containerd leaves in /var/lib/cni (step 8).
+  timeout 10 ctr -a "$SOCK" -n k8s.io containers ls -q 2>/dev/null >> "$D/containers.list"
   for t in $(timeout 10 ctr -a "$SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
     timeout 10 ctr -a "$SOCK" -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1
   done
@@ -67,7 +73,11 @@ fi
 stop $(pod_pids)
 
 # 3. The control plane and containerd, in reverse start order.
-for d in $(echo $DAEMONS | tr ' ' '\n' | tac); do stop $(pidof_daemon "$d"); done
+#    (the scheduler, controller-manager and API server together: each takes
+#    about 2s to shut down gracefully).
+stop $(pidof_daemon kube-scheduler) $(pidof_daemon kube-controller-manager) $(pidof_daemon kube-apiserver)
+stop $(pidof_daemon etcd)
+stop $(pidof_daemon containerd)
 stop $(our_shims)
 stop $(pod_pids)
 
@@ -123,6 +133,9 @@ done
 #    directory, nftables tables iptables-nft made for us (empty ones only), and
 #    sysctls as they were.
 rm -f /var/lib/cni/results/"$CNI_NETWORK"-* /var/lib/cni/cache/results/"$CNI_NETWORK"-* 2>/dev/null
+for id in $(cat "$D/containers.list" 2>/dev/null); do
+  rm -f /var/lib/cni/results/*-"$id"-* 2>/dev/null
+done
 if grep -q '^run_containerd_existed=0' "$D/host.before" 2>/dev/null; then
   find /run/containerd -depth -type d -empty -delete 2>/dev/null
 fi

@@ -26,6 +26,9 @@ if [ -e "$PIDS" ] && ls "$PIDS"/*.pid >/dev/null 2>&1; then
     fi
   done
 fi
+if awk -v d="$CLUSTER_DIR/" 'index($5, d) == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
+  die "mounts remain under $CLUSTER_DIR from a previous node: run make cluster-down first"
+fi
 if ip link show "$BRIDGE" >/dev/null 2>&1; then
   die "interface $BRIDGE exists already: another node runs on this machine, or a previous one was not torn down (make cluster-down)"
 fi
@@ -37,6 +40,7 @@ command -v runc >/dev/null || need="$need runc"
 [ -x "$CNI_BIN_DIR/bridge" ] && [ -x "$CNI_BIN_DIR/host-local" ] && [ -x "$CNI_BIN_DIR/loopback" ] || need="$need containernetworking-plugins"
 command -v iptables >/dev/null || need="$need iptables"
 command -v conntrack >/dev/null || need="$need conntrack"
+command -v ip >/dev/null || need="$need iproute2"
 command -v openssl >/dev/null || need="$need openssl"
 if [ -n "$need" ]; then
   command -v apt-get >/dev/null || die "missing:$need (and no apt-get to install them)"
@@ -63,7 +67,7 @@ export PATH="$bin:$PATH"
 
 # --- run directory ------------------------------------------------------------
 rm -rf "$CLUSTER_DIR"
-mkdir -p "$CLUSTER_DIR"/{pki,etcd,containerd,kubelet,cni/net.d,cni/ipam,images,manifests} "$PIDS" "$LOGS"
+mkdir -p "$CLUSTER_DIR"/{pki,etcd,containerd,kubelet,cni/net.d,cni/ipam,manifests} "$PIDS" "$LOGS"
 chmod 700 "$CLUSTER_DIR"
 D=$CLUSTER_DIR
 
@@ -111,19 +115,19 @@ CNI
 # ipMasq false: pods reach the node (and what listens on $NODE_IP) but nothing
 # is masqueraded out of the machine.
 
-# --- PKI ----------------------------------------------------------------------
+# --- PKI (ECDSA P-256: fast to generate; the service-account key signs ES256) ---
 P=$D/pki
-openssl genrsa -out "$P/ca.key" 2048 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$P/ca.key" 2>/dev/null
 openssl req -x509 -new -key "$P/ca.key" -subj "/CN=tsgw-cluster-ca" -days 30 -out "$P/ca.crt" \
   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
 # cert NAME SUBJECT EKU [SANS]
 cert() {
   local name=$1 subj=$2 eku=$3 sans=${4:-}
-  openssl genrsa -out "$P/$name.key" 2048 2>/dev/null
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$P/$name.key" 2>/dev/null
   openssl req -new -key "$P/$name.key" -subj "$subj" -out "$P/$name.csr" 2>/dev/null
   {
     echo "basicConstraints=critical,CA:FALSE"
-    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    echo "keyUsage=critical,digitalSignature"
     echo "extendedKeyUsage=$eku"
     [ -n "$sans" ] && echo "subjectAltName=$sans"
   } > "$P/$name.ext"
@@ -140,8 +144,8 @@ cert scheduler "/CN=system:kube-scheduler" clientAuth
 cert kube-proxy "/CN=system:kube-proxy" clientAuth
 cert kubelet-client "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
 cert kubelet-serving "/O=system:nodes/CN=system:node:$NODE_NAME" serverAuth "DNS:$NODE_NAME,IP:$NODE_IP"
-openssl genrsa -out "$P/sa.key" 2048 2>/dev/null
-openssl rsa -in "$P/sa.key" -pubout -out "$P/sa.pub" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$P/sa.key" 2>/dev/null
+openssl pkey -in "$P/sa.key" -pubout -out "$P/sa.pub" 2>/dev/null
 chmod 600 "$P"/*.key
 
 # kubeconfig NAME CERT
@@ -228,14 +232,12 @@ state = "$D/containerd/state"
 TOML
 start containerd containerd --config "$D/containerd/config.toml"
 wait_for "containerd" 30 containerd ctr -a "$SOCK" version
+log "containerd up ($(( $(date +%s) - t0 ))s)"
 
 # Images: pause (the sandbox image, also the smoke test's workload) and CoreDNS.
-img() { # NAME BINARY PATH TAG
-  (cd "$repo/hack/tools" && CGO_ENABLED=0 go run ./nodeimage --binary "$2" --path "$3" --tag "$4" --out "$D/images/$1.tar") >&2
-  ctr -a "$SOCK" -n k8s.io images import "$D/images/$1.tar" >/dev/null
-}
-img pause "$bin/pause" /pause "$PAUSE_IMAGE"
-img coredns "$bin/coredns" /coredns "$COREDNS_IMAGE"
+for i in pause coredns; do
+  ctr -a "$SOCK" -n k8s.io images import "$bin/images/$i.tar" >/dev/null
+done
 
 # --- etcd, API server, controller-manager, scheduler -------------------------------
 start etcd etcd --name "$NODE_NAME" --data-dir "$D/etcd" \
@@ -258,6 +260,7 @@ start kube-apiserver kube-apiserver \
   --allow-privileged=true \
   --cert-dir "$D/pki/apiserver-generated"
 wait_for "the API server" 90 kube-apiserver kubectl get --raw /readyz
+log "API server ready ($(( $(date +%s) - t0 ))s)"
 start kube-controller-manager kube-controller-manager \
   --kubeconfig "$D/controller-manager.kubeconfig" \
   --authentication-kubeconfig "$D/controller-manager.kubeconfig" \
@@ -316,6 +319,7 @@ node_ready() {
   [ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
 wait_for "node $NODE_NAME Ready" 120 kubelet node_ready
+log "node $NODE_NAME Ready ($(( $(date +%s) - t0 ))s)"
 
 # --- CoreDNS ---------------------------------------------------------------------------
 sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|" -e "s|@DNS_SVC_IP@|$DNS_SVC_IP|" "$here/coredns.yaml" > "$D/manifests/coredns.yaml"

@@ -38,8 +38,6 @@ our_shims() {
     tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "-address $SOCK " && echo "${p#/proc/}"
   done
 }
-# PIDs in the kubepods cgroups (the pods' processes).
-pod_pids() { find /sys/fs/cgroup/*/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u; }
 created_kubepods() { # controllers' kubepods trees that were not there before cluster-up
   local c
   for c in /sys/fs/cgroup/*/; do
@@ -47,6 +45,11 @@ created_kubepods() { # controllers' kubepods trees that were not there before cl
     grep -qxF "$c" "$D/kubepods.before" 2>/dev/null && continue
     echo "$c/kubepods"
   done
+}
+# PIDs in those kubepods cgroups (our pods' processes; never another kubelet's).
+pod_pids() {
+  local k
+  for k in $(created_kubepods); do find "$k" -name cgroup.procs -exec cat {} + 2>/dev/null; done | sort -u
 }
 
 # 1. The kubelet first, so that it restarts nothing; kube-proxy with it.

@@ -14,7 +14,13 @@ t0=$(date +%s)
 
 [ -n "${CLUSTER_TRACE:-}" ] && PS4='+ $(date +%T.%N | cut -c1-12) ' && set -x
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-pidof_daemon() { cat "$PIDS/$1.pid" 2>/dev/null || true; }
+# The daemon's recorded PID, if that process is still ours: every daemon's
+# command line names a file under $CLUSTER_DIR (a reused PID does not).
+pidof_daemon() {
+  local p; p=$(cat "$PIDS/$1.pid" 2>/dev/null) || return 0
+  tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$D/" && echo "$p"
+  return 0
+}
 # stop PID...: SIGTERM, up to 10s, then SIGKILL.
 stop() {
   local p left
@@ -40,7 +46,7 @@ our_shims() {
 }
 created_kubepods() { # controllers' kubepods trees that were not there before cluster-up
   local c
-  for c in /sys/fs/cgroup/*/; do
+  for c in /sys/fs/cgroup/ /sys/fs/cgroup/*/; do  # v2, then each v1 controller
     [ -d "$c/kubepods" ] || continue
     grep -qxF "$c" "$D/kubepods.before" 2>/dev/null && continue
     echo "$c/kubepods"

@@ -29,6 +29,9 @@ fi
 if awk -v d="$CLUSTER_DIR/" 'index($5, d) == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
   die "mounts remain under $CLUSTER_DIR from a previous node: run make cluster-down first"
 fi
+if ip -4 route show 2>/dev/null | grep -qE '^10\.(88|96)\.'; then
+  die "this machine already routes 10.88.0.0/16 or 10.96.0.0/16 (the node's pod and service ranges): $(ip -4 route show | grep -E '^10\.(88|96)\.' | head -1)"
+fi
 if ip link show "$BRIDGE" >/dev/null 2>&1; then
   die "interface $BRIDGE exists already: another node runs on this machine, or a previous one was not torn down (make cluster-down)"
 fi
@@ -81,7 +84,7 @@ D=$CLUSTER_DIR
 } > "$D/host.before"
 { command -v nft >/dev/null && nft list tables 2>/dev/null || true; } > "$D/nft.before"
 ls /var/run/netns 2>/dev/null > "$D/netns.before" || true
-for c in /sys/fs/cgroup/*/; do [ -d "$c/kubepods" ] && echo "$c"; done > "$D/kubepods.before" || true
+for c in /sys/fs/cgroup/ /sys/fs/cgroup/*/; do [ -d "$c/kubepods" ] && echo "$c"; done > "$D/kubepods.before" || true
 
 # --- network: the bridge first, its address is the node's ---------------------
 ip link add "$BRIDGE" type bridge

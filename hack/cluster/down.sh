@@ -18,7 +18,7 @@ alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 # command line names a file under $CLUSTER_DIR (a reused PID does not).
 pidof_daemon() {
   local p; p=$(cat "$PIDS/$1.pid" 2>/dev/null) || return 0
-  tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$D/" && echo "$p"
+  tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -qF -- "$D/" && echo "$p"
   return 0
 }
 # stop PID...: SIGTERM, up to 10s, then SIGKILL.
@@ -41,7 +41,7 @@ stop() {
 our_shims() {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "-address $SOCK " && echo "${p#/proc/}"
+    tr '\0' ' ' 2>/dev/null < "$p/cmdline" | grep -qF -- "-address $SOCK " && echo "${p#/proc/}"
   done
 }
 created_kubepods() { # controllers' kubepods trees that were not there before cluster-up

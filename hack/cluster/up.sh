@@ -316,7 +316,7 @@ start kubelet kubelet --config "$D/kubelet/config.yaml" --kubeconfig "$D/kubelet
 start kube-proxy kube-proxy --kubeconfig "$D/kube-proxy.kubeconfig" --proxy-mode iptables \
   --hostname-override "$NODE_NAME" --cluster-cidr "$POD_CIDR" \
   --conntrack-max-per-core=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 \
-  --iptables-localhost-nodeports=false \
+  --iptables-localhost-nodeports=false --nodeport-addresses "$NODE_IP/32" \
   --metrics-bind-address "$NODE_IP:10249" --healthz-bind-address "$NODE_IP:10256"
 node_ready() {
   [ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]

@@ -117,6 +117,18 @@ test-images: ## The image builder's test: reproducible digests, contents, binari
 dev: envtest build ## Run everything locally: API server, lab tailnet, operator, examples.
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(BIN)/dev --crds config/crd/bases --samples config/samples
 
+.PHONY: cluster-binaries
+cluster-binaries: ## Build (once per machine) kubelet, kube-scheduler, kube-proxy, CoreDNS and pause for cluster-up.
+	@hack/cluster/binaries.sh >/dev/null
+
+.PHONY: cluster-up
+cluster-up: ## One real Kubernetes node on this machine, offline (root): prints its kubeconfig. Not run by CI.
+	hack/cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the node of cluster-up and remove everything it created (safe to run twice).
+	hack/cluster/down.sh
+
 .PHONY: bench
 bench: ## Go benchmarks of the data plane (see bench/RESULTS.md).
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/lb/... ./internal/proxy/...

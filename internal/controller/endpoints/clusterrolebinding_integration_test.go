@@ -141,3 +141,54 @@ func TestProxyAuthDelegatorRole(t *testing.T) {
 		t.Errorf("get its ClusterRoleBinding: %v, want forbidden", err)
 	}
 }
+
+// The operator's generated ClusterRole (config/rbac/role.yaml) lets it
+// create and delete a pool's ClusterRoleBinding of the proxies' auth
+// delegator role — RBAC escalation prevention is satisfied: the operator
+// holds the role's rights (for its own metrics) and bind on it — and
+// refuses it a binding of any other role.
+func TestOperatorMayBindOnlyTheAuthDelegator(t *testing.T) {
+	env := kubetest.Start(t)
+	ctx := t.Context()
+	read := func(file string, into *rbacv1.ClusterRole) {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join("..", "..", "..", "config", "rbac", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.UnmarshalStrict(data, into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	operatorRole, delegator := &rbacv1.ClusterRole{}, &rbacv1.ClusterRole{}
+	read("role.yaml", operatorRole)
+	read("proxy_auth_delegator_role.yaml", delegator)
+	const operator = "tsgw-test-operator"
+	for _, obj := range []client.Object{operatorRole, delegator, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: operator},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: operatorRole.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: operator}},
+	}} {
+		if err := env.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: operator}
+	as, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := webPool("web", "lab", 1)
+	ep.Namespace = poolNS
+	crb := ClusterRoleBinding(ep)
+	eventually(t, "the operator creates the pool's ClusterRoleBinding", func() error { return as.Create(ctx, crb) })
+	if err := as.Delete(ctx, crb); err != nil {
+		t.Errorf("the operator deletes it: %v", err)
+	}
+	escalating := ClusterRoleBinding(ep)
+	escalating.Name, escalating.RoleRef.Name = "escalating", "cluster-admin"
+	if err := as.Create(ctx, escalating); !apierrors.IsForbidden(err) {
+		t.Errorf("a binding of cluster-admin: %v, want forbidden", err)
+	}
+}

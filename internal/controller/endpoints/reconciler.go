@@ -78,9 +78,10 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update
 //
 // Each pool's ClusterRoleBinding of the proxies' auth delegator role
-// (pool.ProxyAuthClusterRole), deleted by the pool's finalizer; RBAC
-// escalation prevention lets the operator bind that role, and only that
-// one, through bind on it.
+// (pool.ProxyAuthClusterRole), deleted by the pool's finalizer. RBAC
+// escalation prevention lets the operator bind that role through bind on
+// it (and only it), whether or not it holds the role's rights itself (it
+// does today, for its own metrics).
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=tsgw-proxy-auth-delegator
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;delete

@@ -168,7 +168,7 @@ func TestPodSecurity(t *testing.T) {
 	case sc.Privileged != nil && *sc.Privileged:
 		t.Error("must not be privileged")
 	}
-	if !cmp.Equal(c.Args, []string{"--pod"}) {
+	if !cmp.Equal(c.Args, []string{"--pod", "--metrics-address=:9003"}) {
 		t.Errorf("args = %v", c.Args)
 	}
 	if !hasMount(c, "/tmp") || spec.Volumes[0].EmptyDir == nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -115,6 +116,8 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// Only the proxy pods are of interest: do not cache every pod.
 			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{pool.LabelManagedBy: pool.ManagedBy})},
+			// Only the pools' ClusterRoleBindings, not every one.
+			&rbacv1.ClusterRoleBinding{}: {Label: labels.SelectorFromSet(labels.Set{pool.LabelManagedBy: pool.ManagedBy})},
 			// Every Secret is watched, other people's without their data.
 			&corev1.Secret{}: {Transform: secrets.StripForeignData},
 		}},

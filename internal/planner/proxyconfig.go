@@ -12,7 +12,9 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
 )
 
-// AdminAddress is where every proxy pod serves /healthz, /readyz, /metrics.
+// AdminAddress is where every proxy pod serves /healthz and /readyz (and
+// /metrics too, unless the pod serves them on --metrics-address, as the
+// StatefulSet asks: pool.MetricsPort).
 var AdminAddress = ":" + strconv.Itoa(pool.AdminPort)
 
 // Health check of a pool's own backend, which the specification leaves to

@@ -75,6 +75,9 @@ const (
 const (
 	// LabelPool carries the pool (TailscaleEndpoints) name.
 	LabelPool = "gateway.tailscale.com/pool"
+	// LabelPoolNamespace carries the pool's namespace on its cluster-scoped
+	// objects (its ClusterRoleBinding), which have no namespace of their own.
+	LabelPoolNamespace = "gateway.tailscale.com/pool-namespace"
 	// LabelComponent says what the object is for.
 	LabelComponent = "app.kubernetes.io/component"
 	// LabelManagedBy marks objects the operator manages.
@@ -83,9 +86,30 @@ const (
 	ManagedBy = "tailscale-gateway"
 )
 
-// AdminPort is where a proxy pod serves /healthz, /readyz and /metrics: the
-// StatefulSet's probes and the proxy configuration both use it.
+// AdminPort is where a proxy pod serves /healthz and /readyz, plainly for
+// the kubelet's probes: the StatefulSet's probes and the proxy
+// configuration both use it.
 const AdminPort = 9002
+
+// MetricsPort is where a proxy pod serves /metrics, over HTTPS to callers
+// the API server authenticates and authorises (TokenReview, then a
+// SubjectAccessReview for GET /metrics), like the operator's own metrics.
+const MetricsPort = 9003
+
+// ProxyAuthClusterRole lets a proxy ask the API server who is calling its
+// /metrics and whether they may (create TokenReviews and
+// SubjectAccessReviews). It is installed with the operator (config/rbac,
+// the chart) under this fixed name, the only ClusterRole the operator may
+// bind; each pool gets a ClusterRoleBinding of it (ProxyAuthBindingName).
+const ProxyAuthClusterRole = "tsgw-proxy-auth-delegator"
+
+// ProxyAuthBindingName names the pool's ClusterRoleBinding of
+// ProxyAuthClusterRole. It is cluster-scoped, so it names the namespace
+// too; ':' occurs in neither a namespace's name nor a pool's, so no two
+// pools share one.
+func ProxyAuthBindingName(namespace, poolName string) string {
+	return ProxyAuthClusterRole + ":" + namespace + ":" + poolName
+}
 
 // Shutdown of a proxy pod. The pod's termination grace period must cover
 // all of it, or the kubelet kills the proxy mid-drain.

@@ -8,7 +8,8 @@ package proxyconfig
 
 // Config is the whole file.
 type Config struct {
-	// Admin serves /healthz, /readyz and /metrics. Optional.
+	// Admin serves /healthz, /readyz and /metrics (a pod given
+	// --metrics-address serves /metrics there instead). Optional.
 	Admin *Admin `json:"admin,omitempty"`
 	// Listeners accept connections for services.
 	Listeners []Listener `json:"listeners"`

@@ -36,6 +36,10 @@ func TestRBACMatchesGenerated(t *testing.T) {
 			if strings.HasSuffix(o.GetName(), "-metrics-reader") {
 				continue // for scrapers, not the operator
 			}
+			if o.GetName() == "tsgw-proxy-auth-delegator" {
+				checkProxyAuthDelegator(t, o.Object)
+				continue // for the proxies, bound per pool by the operator
+			}
 			fromUnstructured(t, o.Object, &cluster)
 		case "Role":
 			fromUnstructured(t, o.Object, &role)
@@ -83,5 +87,23 @@ func fromUnstructured(t *testing.T, obj map[string]any, into any) {
 	t.Helper()
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(obj, into, true); err != nil {
 		t.Fatalf("decoding %v: %v", obj["kind"], err)
+	}
+}
+
+// checkProxyAuthDelegator: the chart's proxy auth delegator ClusterRole is
+// config/rbac's, under the same fixed name (the operator may bind only it).
+func checkProxyAuthDelegator(t *testing.T, obj map[string]any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "config", "rbac", "proxy_auth_delegator_role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	fromUnstructured(t, obj, &got)
+	if d := cmp.Diff(want.Rules, got.Rules); d != "" {
+		t.Errorf("the chart's tsgw-proxy-auth-delegator differs from config/rbac's (-config +chart):\n%s", d)
 	}
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // finalize removes the pool's devices and keys from the tailnet, then lets
-// the pool go; garbage collection removes its Kubernetes objects. A
+// the pool go; garbage collection removes its Kubernetes objects, but for
+// its ClusterRoleBinding, which the finalizer deletes. A
 // TailscaleTailnet that no longer exists cannot be cleaned up: the pool is
 // let go with a Warning rather than held forever. A cleanup that keeps
 // failing (a dead or unauthorised tailnet API) lets go after the cleanup bound (cleanup.DefaultBound unless set),
@@ -44,6 +45,10 @@ func (r *Reconciler) finalize(ctx context.Context, ep *gatewayv1alpha1.Tailscale
 		if err := r.letGo(ctx, rep.authKey); err != nil {
 			return ctrl.Result{}, err
 		}
+	}
+	// Cluster-scoped, so not garbage collected with the pool.
+	if err := r.deleteClusterRoleBinding(ctx, ep); err != nil {
+		return ctrl.Result{}, err
 	}
 	controllerutil.RemoveFinalizer(ep, Finalizer)
 	return ctrl.Result{}, r.Client.Update(ctx, ep)

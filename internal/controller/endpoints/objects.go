@@ -27,6 +27,7 @@ func (r *Reconciler) ensureObjects(ctx context.Context, ep *gatewayv1alpha1.Tail
 		r.announceCreated(ep, "ServiceAccount", sa.Name)(ensure(ctx, a, serviceAccounts, sa)),
 		r.announceCreated(ep, "Role", role.Name)(ensure(ctx, a, roles, role)),
 		r.announceCreated(ep, "RoleBinding", binding.Name)(ensure(ctx, a, roleBindings, binding)),
+		r.announceCreated(ep, "ClusterRoleBinding", pool.ProxyAuthBindingName(ep.Namespace, ep.Name))(r.ensureClusterRoleBinding(ctx, ep)),
 		r.announceCreated(ep, "Service", svc.Name)(ensure(ctx, a, services, svc)),
 		r.ensurePodDisruptionBudget(ctx, a, ep),
 	}

@@ -7,11 +7,19 @@ import (
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 )
 
-// AdminPort is where tsgw-proxy serves /healthz, /readyz and /metrics.
+// AdminPort is where tsgw-proxy serves /healthz and /readyz, plainly.
 const AdminPort = pool.AdminPort
 
-// adminPortName names AdminPort on the container and the Service.
-const adminPortName = "admin"
+// MetricsPort is where tsgw-proxy serves /metrics over HTTPS, to callers
+// the API server authenticates and authorises.
+const MetricsPort = pool.MetricsPort
+
+// adminPortName and metricsPortName name AdminPort and MetricsPort on the
+// container and the Service.
+const (
+	adminPortName   = "admin"
+	metricsPortName = "metrics"
+)
 
 // componentProxy is the LabelComponent value of every object of a pool.
 const componentProxy = "proxy"

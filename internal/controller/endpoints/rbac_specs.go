@@ -3,6 +3,7 @@ package endpoints
 import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
@@ -54,5 +55,21 @@ func RoleBinding(ep *gatewayv1alpha1.TailscaleEndpoints) *rbacv1.RoleBinding {
 		ObjectMeta: objectMeta(ep, name),
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ep.Namespace}},
+	}
+}
+
+// ClusterRoleBinding lets the pool's machines check who scrapes their
+// /metrics: it binds pool.ProxyAuthClusterRole (create TokenReviews and
+// SubjectAccessReviews, which are cluster-scoped) to the pool's
+// ServiceAccount. A cluster-scoped object cannot be owned by the
+// namespaced pool, so it carries no owner reference: the pool's labels and
+// its namespace's say whose it is, and the pool's finalizer deletes it.
+func ClusterRoleBinding(ep *gatewayv1alpha1.TailscaleEndpoints) *rbacv1.ClusterRoleBinding {
+	labels := poolLabels(ep)
+	labels[pool.LabelPoolNamespace] = ep.Namespace
+	return &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: pool.ProxyAuthBindingName(ep.Namespace, ep.Name), Labels: labels},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: pool.ProxyAuthClusterRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: pool.ServiceAccountName(ep.Name), Namespace: ep.Namespace}},
 	}
 }

@@ -1,9 +1,10 @@
 // Package endpoints is the endpoints controller: it keeps the Kubernetes
 // side of each TailscaleEndpoints (a pool of tsgw-proxy machines) as its
-// spec asks — StatefulSet, RBAC, headless Service, PodDisruptionBudget and
-// per-replica Secrets with auth keys minted once — and reports the
-// machines in its status. Builders (*_specs.go) are pure; this file and
-// its siblings only read, call them, and apply.
+// spec asks — StatefulSet, RBAC (and a ClusterRoleBinding that lets the
+// proxies authorise scrapers of their metrics), headless Service,
+// PodDisruptionBudget and per-replica Secrets with auth keys minted
+// once — and reports the machines in its status. Builders (*_specs.go)
+// are pure; this file and its siblings only read, call them, and apply.
 package endpoints
 
 import (
@@ -75,6 +76,14 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update
+//
+// Each pool's ClusterRoleBinding of the proxies' auth delegator role
+// (pool.ProxyAuthClusterRole), deleted by the pool's finalizer. RBAC
+// escalation prevention lets the operator bind that role through bind on
+// it (and only it), whether or not it holds the role's rights itself (it
+// does today, for its own metrics).
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=tsgw-proxy-auth-delegator
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get

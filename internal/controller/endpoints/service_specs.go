@@ -12,7 +12,8 @@ import (
 )
 
 // HeadlessService governs the StatefulSet: it gives each machine a stable
-// DNS name and exposes the admin port for scraping metrics.
+// DNS name and exposes the admin port and the metrics port (HTTPS, for
+// scrapers the API server authorises: GET /metrics).
 func HeadlessService(ep *gatewayv1alpha1.TailscaleEndpoints) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: objectMeta(ep, pool.HeadlessServiceName(ep.Name)),
@@ -21,9 +22,10 @@ func HeadlessService(ep *gatewayv1alpha1.TailscaleEndpoints) *corev1.Service {
 			Selector:  selectorLabels(ep),
 			// Machines are addressable (and scrapable) before they are ready.
 			PublishNotReadyAddresses: true,
-			Ports: []corev1.ServicePort{{
-				Name: adminPortName, Port: AdminPort, TargetPort: intstr.FromString(adminPortName), Protocol: corev1.ProtocolTCP,
-			}},
+			Ports: []corev1.ServicePort{
+				{Name: adminPortName, Port: AdminPort, TargetPort: intstr.FromString(adminPortName), Protocol: corev1.ProtocolTCP},
+				{Name: metricsPortName, Port: MetricsPort, TargetPort: intstr.FromString(metricsPortName), Protocol: corev1.ProtocolTCP},
+			},
 		},
 	}
 }

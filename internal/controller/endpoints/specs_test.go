@@ -4,11 +4,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/tsapi"
 )
 
@@ -77,6 +80,7 @@ func TestBuildersGolden(t *testing.T) {
 		"role":                     Role(samplePool(2)),
 		"role-no-replicas":         Role(samplePool(0)),
 		"rolebinding":              RoleBinding(samplePool(2)),
+		"clusterrolebinding":       ClusterRoleBinding(samplePool(2)),
 		"headless-service":         HeadlessService(samplePool(2)),
 		"poddisruptionbudget":      pdb,
 		"authkey-secret":           authKeySecret(samplePool(2), nameMachine("operator-test", samplePool(2), 1), key),
@@ -164,7 +168,7 @@ func TestPodSecurity(t *testing.T) {
 	case sc.Privileged != nil && *sc.Privileged:
 		t.Error("must not be privileged")
 	}
-	if !cmp.Equal(c.Args, []string{"--pod"}) {
+	if !cmp.Equal(c.Args, []string{"--pod", "--metrics-address=:9003"}) {
 		t.Errorf("args = %v", c.Args)
 	}
 	if !hasMount(c, "/tmp") || spec.Volumes[0].EmptyDir == nil {
@@ -238,5 +242,39 @@ func TestLocalExpiry(t *testing.T) {
 		if got := localExpiry(tc.key, now); !got.Equal(tc.want) {
 			t.Errorf("%s: localExpiry = %s, want %s", name, got, tc.want)
 		}
+	}
+}
+
+// The pool's ClusterRoleBinding binds the one role the operator may bind
+// to the ServiceAccount its pods run as, under a name no other pool has.
+func TestClusterRoleBindingValues(t *testing.T) {
+	ep := samplePool(2)
+	crb := ClusterRoleBinding(ep)
+	sts := StatefulSet(ep, sampleOptions)
+	if crb.RoleRef != (rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: pool.ProxyAuthClusterRole}) {
+		t.Errorf("roleRef %+v", crb.RoleRef)
+	}
+	want := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sts.Spec.Template.Spec.ServiceAccountName, Namespace: ep.Namespace}}
+	if d := cmp.Diff(want, crb.Subjects); d != "" {
+		t.Errorf("subjects (-want +got):\n%s", d)
+	}
+	if crb.Namespace != "" || len(crb.OwnerReferences) != 0 {
+		t.Errorf("a cluster-scoped object with namespace %q and owners %v", crb.Namespace, crb.OwnerReferences)
+	}
+	if !isBindingOf(crb, ep.Namespace, ep.Name) {
+		t.Errorf("labels %v do not name the pool", crb.Labels)
+	}
+	seen := map[string]string{}
+	for _, p := range [][2]string{{"a-b", "c"}, {"a", "b-c"}, {"a", "b.c"}, {"a.b", "c"}} {
+		other := samplePool(1)
+		other.Namespace, other.Name = p[0], p[1]
+		name := ClusterRoleBinding(other).Name
+		if prev, dup := seen[name]; dup {
+			t.Errorf("pools %s and %s/%s share the binding %s", prev, p[0], p[1], name)
+		}
+		seen[name] = p[0] + "/" + p[1]
+	}
+	if args := sts.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--metrics-address=:9003") {
+		t.Errorf("args %v: want /metrics on the metrics port, behind authentication", args)
 	}
 }

@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"maps"
+	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -83,11 +84,17 @@ func podSpec(ep *gatewayv1alpha1.TailscaleEndpoints, opts ProxyOptions) corev1.P
 
 func proxyContainer(ep *gatewayv1alpha1.TailscaleEndpoints, opts ProxyOptions) corev1.Container {
 	return corev1.Container{
-		Name:            "proxy",
-		Image:           opts.Image,
-		Args:            []string{"--pod"},
-		Env:             proxyEnv(ep),
-		Ports:           []corev1.ContainerPort{{Name: adminPortName, ContainerPort: AdminPort, Protocol: corev1.ProtocolTCP}},
+		Name:  "proxy",
+		Image: opts.Image,
+		// /metrics on their own port, behind the API server's authentication
+		// and authorisation (the pool's ClusterRoleBinding lets the proxy
+		// ask); the probes stay plain on the admin port.
+		Args: []string{"--pod", "--metrics-address=:" + strconv.Itoa(MetricsPort)},
+		Env:  proxyEnv(ep),
+		Ports: []corev1.ContainerPort{
+			{Name: adminPortName, ContainerPort: AdminPort, Protocol: corev1.ProtocolTCP},
+			{Name: metricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP},
+		},
 		ReadinessProbe:  httpProbe("/readyz"),
 		LivenessProbe:   httpProbe("/healthz"),
 		Resources:       containerResources(ep, opts),

@@ -51,6 +51,7 @@ func fakeProxy() int {
 	fs.Bool("pod", false, "")
 	kubeconfig := fs.String("kubeconfig", "", "")
 	admin := fs.String("admin-address", "", "")
+	fs.String("metrics-address", "", "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}

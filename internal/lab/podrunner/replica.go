@@ -54,7 +54,7 @@ type replica struct {
 }
 
 // newReplica prepares the pod's directory (kubeconfig, scratch space,
-// output log) and picks its admin port; start runs it.
+// output log) and picks its admin and metrics ports; start runs it.
 func newReplica(r *Runner, sts *appsv1.StatefulSet, ordinal int, l launch) (*replica, error) {
 	name := podName(sts.Name, ordinal)
 	dir := filepath.Join(r.opts.StateDir, sts.Namespace, name)
@@ -74,10 +74,16 @@ func newReplica(r *Runner, sts *appsv1.StatefulSet, ordinal int, l launch) (*rep
 	if err != nil {
 		return nil, err
 	}
+	// The pod's --metrics-address (pool.MetricsPort) would be the same
+	// port for every process of the host: each gets its own, after it.
+	metrics, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
 	rep := &replica{
 		Replica: Replica{Namespace: sts.Namespace, Pod: name, Ordinal: ordinal, AdminAddr: admin, LogPath: filepath.Join(dir, "output.log")},
 		launch:  l,
-		argv:    append(append(append([]string{}, l.Args...), r.opts.ExtraArgs...), "--kubeconfig", kubeconfig, "--admin-address", admin),
+		argv:    append(append(append([]string{}, l.Args...), r.opts.ExtraArgs...), "--kubeconfig", kubeconfig, "--admin-address", admin, "--metrics-address", metrics),
 		env:     processEnv(l, kubeconfig, tmp),
 		dir:     dir,
 		opts:    &r.opts,

@@ -27,8 +27,9 @@ type machine struct {
 	reporter *reporter
 	node     *tsnet.Server // set by join, before the first Apply
 
-	adminAddr net.Addr
-	stopAdmin func()
+	adminAddr   net.Addr
+	stopAdmin   func()
+	stopMetrics func()
 
 	joined   atomic.Bool
 	stopping atomic.Bool
@@ -43,7 +44,7 @@ type machine struct {
 }
 
 func newMachine(opts Options, secret *stateSecret, log *slog.Logger) (*machine, error) {
-	m := &machine{opts: opts, log: log, registry: prometheus.NewRegistry(), stopAdmin: func() {}}
+	m := &machine{opts: opts, log: log, registry: prometheus.NewRegistry(), stopAdmin: func() {}, stopMetrics: func() {}}
 	m.configRefused = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "tsgw_proxy_config_refused",
 		Help: "1 while the latest configuration version was refused and the previous one keeps running.",
@@ -60,6 +61,14 @@ func newMachine(opts Options, secret *stateSecret, log *slog.Logger) (*machine, 
 		return nil, err
 	}
 	m.engine, m.reporter.engine = engine, engine
+	if opts.MetricsAddress != "" {
+		stop, bound, err := admin.ServeMetrics(opts.MetricsAddress, m.registry, opts.MetricsFilter, log)
+		if err != nil {
+			return nil, err
+		}
+		m.stopMetrics = stop
+		log.Info("metrics endpoint (HTTPS, authenticated and authorised by the API server)", "address", bound.String())
+	}
 	if opts.AdminAddress != "" {
 		return m, m.serveAdminOn(opts.AdminAddress)
 	}
@@ -81,8 +90,13 @@ func (m *machine) startAdmin(cfg *proxyconfig.Config) error {
 }
 
 func (m *machine) serveAdminOn(addr string) error {
-	stop, bound, err := admin.Serve(addr, m.engine.Alive, m.ready, m.registry, m.log)
+	reg := m.registry
+	if m.opts.MetricsAddress != "" {
+		reg = nil // served on their own, guarded
+	}
+	stop, bound, err := admin.Serve(addr, m.engine.Alive, m.ready, reg, m.log)
 	if err != nil {
+		m.stopMetrics()
 		return err
 	}
 	m.stopAdmin, m.adminAddr = stop, bound

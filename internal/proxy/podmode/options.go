@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/proxy/admin"
 )
 
 // Identity is who this machine is: set by the StatefulSet's pod template.
@@ -47,9 +48,16 @@ type Options struct {
 	// used: get/list/watch of the pool's ConfigMap (by name), get of the
 	// pod's auth key Secret, get/update of its state Secret.
 	Kube kubernetes.Interface
-	// AdminAddress serves /healthz, /readyz and /metrics; empty: the
-	// configuration's admin.address, if any.
+	// AdminAddress serves /healthz, /readyz (and /metrics, unless
+	// MetricsAddress is set); empty: the configuration's admin.address,
+	// if any.
 	AdminAddress string
+	// MetricsAddress, if set, serves /metrics there over HTTPS, each
+	// request authenticated and authorised by the API server through
+	// MetricsFilter (required then), and not on AdminAddress.
+	MetricsAddress string
+	// MetricsFilter guards MetricsAddress: AuthFilter, normally.
+	MetricsFilter admin.Filter
 	// StateDir is tsnet's working directory (an emptyDir in pods); the
 	// node's identity is kept in the state Secret, not here. Default:
 	// tsgw-proxy-<pod> in the temporary directory, so that several pods

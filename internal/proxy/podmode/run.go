@@ -40,6 +40,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer m.stopAdmin()
+	defer m.stopMetrics()
 	versions, err := watchConfigMap(ctx, opts.Kube, id.Namespace, pool.ConfigMapName(id.Pool), log)
 	if err != nil {
 		return err

@@ -80,7 +80,9 @@ func EnsureServiceApprovers(policy []byte, service string, tags []string) (out [
 // set to approvers (replacing what was there), creating autoApprovers and
 // services when missing, and leaving the rest of the document untouched.
 func SetServiceApprovers(policy []byte, service string, approvers []string) ([]byte, error) {
-	root, err := hujson.Parse(policy)
+	// Parse keeps references into its input, which Format rewrites: work
+	// on a copy, never on the caller's (perhaps cached) policy.
+	root, err := hujson.Parse(slices.Clone(policy))
 	if err != nil {
 		return nil, fmt.Errorf("parsing policy: %w", err)
 	}

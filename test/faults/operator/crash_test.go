@@ -193,7 +193,8 @@ func policyDiffersOnlyBy(tn *tailnetAPI, service string, tags []string) error {
 	if err != nil {
 		return err
 	}
-	services, _ := now["autoApprovers"].(map[string]any)["services"].(map[string]any)
+	approvers, _ := now["autoApprovers"].(map[string]any)
+	services, _ := approvers["services"].(map[string]any)
 	got := fmt.Sprint(services[service])
 	if want := fmt.Sprint(toAny(tags)); got != want {
 		return fmt.Errorf("autoApprovers.services[%s] = %s, want %s", service, got, want)

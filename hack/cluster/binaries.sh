@@ -39,13 +39,15 @@ images_ready() {
 }
 images() {
   images_ready && return 0
-  local t; t=$(mktemp -d "$dir/.images.XXXXXX")
+  # Inside the build's temporary directory: its EXIT trap removes it,
+  # also when a step fails.
+  local t="$tmp/images"
+  mkdir -p "$t"
   (cd "$repo/hack/tools" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -o "$t/nodeimage" ./nodeimage) >&2
   "$t/nodeimage" --binary "$dir/pause" --path /pause --tag "$PAUSE_IMAGE" --out "$t/pause.tar"
   "$t/nodeimage" --binary "$dir/coredns" --path /coredns --tag "$COREDNS_IMAGE" --out "$t/coredns.tar"
   mkdir -p "$dir/images"
   mv "$t/pause.tar" "$t/coredns.tar" "$dir/images/"
-  rm -rf "$t"
   images_key > "$dir/.images-from"
 }
 link() {
@@ -59,6 +61,8 @@ if ready && images_ready; then link; exit 0; fi
 # One build at a time per machine, even when several `make` targets race.
 exec 9>"$dir/.lock"
 flock 9
+tmp=$(mktemp -d "$dir/.build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
 if ready; then images; link; exit 0; fi
 
 echo "building kubelet, kube-scheduler, kube-proxy v$K8S_VERSION and coredns $COREDNS_VERSION from the Go module proxy (a few minutes, once per machine)..." >&2
@@ -69,8 +73,6 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   minor=${K8S_VERSION#*.}
   ldflags="$ldflags -X $pkg.gitMinor=${minor%%.*} -X $pkg.gitTreeState=clean"
 done
-tmp=$(mktemp -d "$dir/.build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
 # Build inside a copy of the envtest module so that -mod=mod (which may add
 # go.sum lines for the kubelet's extra packages) never touches the repository.
 mkdir "$tmp/mod"

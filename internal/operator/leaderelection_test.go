@@ -2,17 +2,11 @@ package operator_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/kubetest"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/operator"
@@ -27,27 +21,9 @@ func TestLeaderElectionWithTheGeneratedRole(t *testing.T) {
 	env := kubetest.Start(t)
 	const ns, user = "tsgw-le", "tsgw-le-operator"
 	env.Namespace(t, ns)
-	role := &rbacv1.ClusterRole{}
-	data, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.UnmarshalStrict(data, role); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	for _, obj := range []client.Object{role, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: user},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
-	}} {
-		if err := env.Client.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+	cfg := env.As(t, user, kubetest.ClusterRoleFile(t, "role.yaml"))
 	mgr, err := operator.New(ctx, cfg, operator.Options{
 		Scheme: env.Scheme, Namespace: ns, DefaultTailnet: "lab", ProxyImage: "tsgw-proxy:test",
 		OperatorID: "test", MetricsAddr: "0", ProbeAddr: "0", SharedProcess: true, LeaderElection: true,

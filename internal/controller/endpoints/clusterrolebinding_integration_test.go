@@ -150,31 +150,12 @@ func TestProxyAuthDelegatorRole(t *testing.T) {
 func TestOperatorMayBindOnlyTheAuthDelegator(t *testing.T) {
 	env := kubetest.Start(t)
 	ctx := t.Context()
-	read := func(file string, into *rbacv1.ClusterRole) {
-		t.Helper()
-		data, err := os.ReadFile(filepath.Join("..", "..", "..", "config", "rbac", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := yaml.UnmarshalStrict(data, into); err != nil {
-			t.Fatal(err)
-		}
+	// The delegator role exists (installed with the operator) but is bound
+	// to nobody here.
+	if err := env.Client.Create(ctx, kubetest.ClusterRoleFile(t, "proxy_auth_delegator_role.yaml")); err != nil {
+		t.Fatal(err)
 	}
-	operatorRole, delegator := &rbacv1.ClusterRole{}, &rbacv1.ClusterRole{}
-	read("role.yaml", operatorRole)
-	read("proxy_auth_delegator_role.yaml", delegator)
-	const operator = "tsgw-test-operator"
-	for _, obj := range []client.Object{operatorRole, delegator, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: operator},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: operatorRole.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: operator}},
-	}} {
-		if err := env.Client.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: operator}
+	cfg := env.As(t, "tsgw-test-operator", kubetest.ClusterRoleFile(t, "role.yaml"))
 	as, err := client.New(cfg, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		t.Fatal(err)

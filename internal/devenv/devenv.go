@@ -12,10 +12,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -50,6 +52,16 @@ type Options struct {
 	// instead of starting its own (ControlAddr, SOCKS5Addr and APIAddr are
 	// then unused), and stops none of them.
 	Join *Env
+	// Kubeconfig, if set, is a running cluster (`make cluster-up`) whose
+	// operator and proxies run there as pods, installed by whoever set
+	// the cluster up: then no API server, controller-manager, operator or
+	// pod runner is started (CRDDir and ProxyBinary are unused); the lab,
+	// the emulator, the lab's TailscaleTailnet and the samples are.
+	Kubeconfig string
+	// RelayIP is where the lab's DERP relay and STUN server listen
+	// (lab.Options.RelayIP). With Kubeconfig, pods must reach it and the
+	// control and API addresses, e.g. on the node's bridge address.
+	RelayIP string
 	// OperatorID names this environment's operator in VIP service
 	// registries; default "dev-operator". Clusters sharing a tailnet need
 	// different ones.
@@ -83,26 +95,49 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 			e.Stop()
 		}
 	}()
-	steps := []struct {
-		what string
-		run  func() error
-	}{
-		{"starting kube-apiserver and etcd", func() error { return e.startAPIServer(opts) }},
-		{"starting kube-controller-manager", func() error { return e.startControllerManager(opts) }},
-		{"starting the lab tailnet", func() error { return e.startLab(ctx, opts) }},
-		{"starting the Tailscale API emulator", func() error { return e.startEmulator(opts) }},
-		{"creating the lab TailscaleTailnet", func() error { return e.createTailnet(ctx) }},
-		{"starting the operator", func() error { return e.startOperator(ctx, opts.OperatorID, opts.Join != nil) }},
-		{"starting the proxies", func() error { return e.startProxies(ctx, opts) }},
-		{"starting the backends", func() error { return e.startBackends(opts.Backends) }},
-		{"applying the samples", func() error { return e.applySamples(ctx, opts.SamplesDir) }},
-	}
-	for _, step := range steps {
+	for _, step := range e.steps(ctx, opts) {
 		if err := step.run(); err != nil {
 			return nil, fmt.Errorf("%s: %w", step.what, err)
 		}
 	}
 	return e, nil
+}
+
+type step struct {
+	what string
+	run  func() error
+}
+
+// steps are what Start does, in order: in a cluster of its own (envtest)
+// or in one given by Options.Kubeconfig, whose operator and proxies are
+// already pods.
+func (e *Env) steps(ctx context.Context, opts Options) []step {
+	var cluster []step
+	if opts.Kubeconfig != "" {
+		cluster = []step{{"connecting to the cluster", func() error { return e.connect(opts.Kubeconfig) }}}
+	} else {
+		cluster = []step{
+			{"starting kube-apiserver and etcd", func() error { return e.startAPIServer(opts) }},
+			{"starting kube-controller-manager", func() error { return e.startControllerManager(opts) }},
+		}
+	}
+	tailnet := []step{
+		{"starting the lab tailnet", func() error { return e.startLab(ctx, opts) }},
+		{"starting the Tailscale API emulator", func() error { return e.startEmulator(opts) }},
+		{"creating the lab TailscaleTailnet", func() error { return e.createTailnet(ctx) }},
+	}
+	var operator []step
+	if opts.Kubeconfig == "" {
+		operator = []step{
+			{"starting the operator", func() error { return e.startOperator(ctx, opts.OperatorID, opts.Join != nil) }},
+			{"starting the proxies", func() error { return e.startProxies(ctx, opts) }},
+		}
+	}
+	rest := []step{
+		{"starting the backends", func() error { return e.startBackends(opts.Backends) }},
+		{"applying the samples", func() error { return e.applySamples(ctx, opts.SamplesDir) }},
+	}
+	return slices.Concat(cluster, tailnet, operator, rest)
 }
 
 func withDefaultAddrs(opts Options) Options {
@@ -127,6 +162,24 @@ func (e *Env) applySamples(ctx context.Context, dir string) error {
 	}
 	_, err := ApplyDir(ctx, e.Client, dir)
 	return err
+}
+
+// connect uses the cluster of a kubeconfig file.
+func (e *Env) connect(kubeconfig string) error {
+	path, err := filepath.Abs(kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return err
+	}
+	e.KubeconfigPath, e.Config = path, cfg
+	if e.Client, err = client.New(cfg, client.Options{Scheme: scheme.New()}); err != nil {
+		return err
+	}
+	e.ready["kubeconfig"] = path
+	return nil
 }
 
 func (e *Env) startAPIServer(opts Options) error {

@@ -53,7 +53,7 @@ func (e *Env) startLab(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	l, err := lab.Start(ctx, lab.Options{ControlAddr: controlAddr, SOCKS5Addr: socksAddr, Logf: opts.Logf})
+	l, err := lab.Start(ctx, lab.Options{ControlAddr: controlAddr, SOCKS5Addr: socksAddr, RelayIP: opts.RelayIP, Logf: opts.Logf})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,11 @@ type Options struct {
 	Domain string
 	// ControlAddr is where control listens; "127.0.0.1:0" if empty.
 	ControlAddr string
+	// RelayIP is the IPv4 address the DERP relay and the STUN server
+	// listen on and the DERP map names; 127.0.0.1 if empty. Nodes outside
+	// this host's network namespace (pods on a node's bridge) need an
+	// address they can reach, such as the bridge's.
+	RelayIP string
 	// SOCKS5Addr is where the SOCKS5 proxy listens; "127.0.0.1:0" if empty.
 	SOCKS5Addr string
 	// NoSOCKS5 skips the SOCKS5 proxy and its client node.
@@ -108,7 +113,7 @@ func (l *Lab) startTailnet() error {
 	if err := l.makeStateDir(); err != nil {
 		return err
 	}
-	relay, err := startRelay(l.opts.Logf)
+	relay, err := startRelay(l.opts.RelayIP, l.opts.Logf)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 
 	"tailscale.com/derp/derpserver"
@@ -16,9 +17,11 @@ import (
 	"tailscale.com/types/logger"
 )
 
-// relay is the lab's DERP relay and STUN server, both on loopback. It is
-// what integration.RunDERPAndSTUN builds, without needing a testing.TB.
+// relay is the lab's DERP relay and STUN server, both on one IPv4 address
+// (loopback unless Options.RelayIP says otherwise). It is what
+// integration.RunDERPAndSTUN builds, without needing a testing.TB.
 type relay struct {
+	ip         string
 	derp       *derpserver.Server
 	https      *httptest.Server
 	stun       *stunserver.STUNServer
@@ -29,8 +32,14 @@ type relay struct {
 
 const loopbackIP = "127.0.0.1"
 
-func startRelay(logf logger.Logf) (*relay, error) {
-	r := &relay{derp: derpserver.New(key.NewNode(), logf)}
+func startRelay(ip string, logf logger.Logf) (*relay, error) {
+	if ip == "" {
+		ip = loopbackIP
+	}
+	if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
+		return nil, fmt.Errorf("relay IP %q: must be an IPv4 address", ip)
+	}
+	r := &relay{ip: ip, derp: derpserver.New(key.NewNode(), logf)}
 	if err := r.serveDERP(logf); err != nil {
 		r.derp.Close()
 		return nil, err
@@ -47,7 +56,7 @@ func startRelay(logf logger.Logf) (*relay, error) {
 // certificate; the DERP map marks the node InsecureForTests so clients
 // accept that certificate.
 func (r *relay) serveDERP(logf logger.Logf) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort(loopbackIP, "0"))
+	ln, err := net.Listen("tcp", net.JoinHostPort(r.ip, "0"))
 	if err != nil {
 		return fmt.Errorf("listening for DERP: %w", err)
 	}
@@ -66,7 +75,7 @@ func (r *relay) serveSTUN() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stopSTUN = cancel
 	r.stun = stunserver.New(ctx)
-	if err := r.stun.Listen(net.JoinHostPort(loopbackIP, "0")); err != nil {
+	if err := r.stun.Listen(net.JoinHostPort(r.ip, "0")); err != nil {
 		return fmt.Errorf("listening for STUN: %w", err)
 	}
 	r.stunServed.Go(func() { r.stun.Serve() })
@@ -83,13 +92,13 @@ func (r *relay) buildDERPMap() *tailcfg.DERPMap {
 				Nodes: []*tailcfg.DERPNode{{
 					Name:             "lab1",
 					RegionID:         1,
-					HostName:         loopbackIP,
-					IPv4:             loopbackIP,
+					HostName:         r.ip,
+					IPv4:             r.ip,
 					IPv6:             "none",
 					STUNPort:         r.stun.LocalAddr().(*net.UDPAddr).Port,
 					DERPPort:         r.https.Listener.Addr().(*net.TCPAddr).Port,
 					InsecureForTests: true,
-					STUNTestIP:       loopbackIP,
+					STUNTestIP:       r.ip,
 				}},
 			},
 		},

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"tailscale.com/ipn"
+	"tailscale.com/logtail"
 	"tailscale.com/tsnet"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
@@ -37,6 +38,11 @@ func startNode(ctx context.Context, o nodeOptions) (*tsnet.Server, error) {
 		Ephemeral:     false,
 		Logf:          tailnetLogf(o.Log, slog.LevelDebug),
 		UserLogf:      tailnetLogf(o.Log, slog.LevelInfo),
+	}
+	if !uploadsLogs(o.Tailnet.ControlURL, noLogsNoSupport()) {
+		// Process-wide, and before Start: one node per process.
+		logtail.Disable()
+		o.Log.Info("tailnet node logs stay local (not Tailscale's coordination server, or TS_NO_LOGS_NO_SUPPORT)")
 	}
 	// A tsnet.Server that failed to start must not be closed (it panics).
 	if err := s.Start(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -95,14 +96,35 @@ func (e *Env) serve(ln net.Listener, h http.Handler) {
 }
 
 // createTailnet creates what makes the lab a TailscaleTailnet: the OAuth
-// Secret in the operator's namespace and the TailscaleTailnet itself.
+// Secret in the operator's namespace and the TailscaleTailnet itself. In a
+// cluster that outlives one run (Options.Kubeconfig), they may exist from
+// an earlier lab: they are brought up to this one's addresses and
+// credentials, or the operator would keep calling the old lab.
 func (e *Env) createTailnet(ctx context.Context) error {
 	for _, obj := range tailnetObjects(e.APIURL, e.Lab.ControlURL(), e.oauth) {
-		if err := e.Client.Create(ctx, obj); client.IgnoreAlreadyExists(err) != nil {
+		err := e.Client.Create(ctx, obj)
+		if apierrors.IsAlreadyExists(err) {
+			err = e.replace(ctx, obj)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// replace updates an existing object to obj's content (a Namespace is left
+// as it is).
+func (e *Env) replace(ctx context.Context, obj client.Object) error {
+	if _, ok := obj.(*corev1.Namespace); ok {
+		return nil
+	}
+	current := obj.DeepCopyObject().(client.Object)
+	if err := e.Client.Get(ctx, client.ObjectKeyFromObject(obj), current); err != nil {
+		return err
+	}
+	obj.SetResourceVersion(current.GetResourceVersion())
+	return e.Client.Update(ctx, obj)
 }
 
 func tailnetObjects(apiURL, controlURL string, oauth oauthClient) []client.Object {

@@ -98,6 +98,8 @@ FUZZ_TARGETS ?= .:./internal/tsapi FuzzEnsureServiceApprovers; \
 	envoy-extension:./internal/translate FuzzCluster
 FUZZ_TIME    ?= 15s
 APISERVER_OUTAGE ?= 60s
+# go test flags of make test-cluster (not -race: the harness, Helm included, is not what it tests).
+CLUSTER_TEST_FLAGS ?= -v
 
 .PHONY: test-faults
 test-faults: envtest ## Fault-injection suite: API faults, the operator killed mid-write, hostile input (and fuzzing), termination under load.
@@ -125,12 +127,20 @@ cluster-binaries: ## Build (once per machine) kubelet, kube-scheduler, kube-prox
 	@hack/cluster/binaries.sh >/dev/null
 
 .PHONY: cluster-up
-cluster-up: ## One real Kubernetes node on this machine, offline (root): prints its kubeconfig. Not run by CI.
+cluster-up: ## One real Kubernetes node on this machine, offline (root): prints its kubeconfig.
 	hack/cluster/up.sh
 
 .PHONY: cluster-down
 cluster-down: ## Stop the node of cluster-up and remove everything it created (safe to run twice).
 	hack/cluster/down.sh
+
+.PHONY: test-cluster
+test-cluster: ## End-to-end tests on a real node (root): the chart's operator and the proxies as pods, traffic through the lab tailnet.
+	hack/cluster/run.sh test $(CLUSTER_TEST_FLAGS)
+
+.PHONY: dev-cluster
+dev-cluster: ## make dev on a real node (root): the chart installed from make images' images, the samples, until Ctrl-C.
+	hack/cluster/run.sh dev
 
 .PHONY: bench
 bench: ## Go benchmarks of the data plane (see bench/RESULTS.md).

@@ -128,25 +128,40 @@ func Reports(ctx context.Context, r client.Reader, pools []planner.Pool) (map[st
 	out := map[string]pool.MachineStatus{}
 	for _, p := range pools {
 		for _, m := range p.Machines {
-			sec := &corev1.Secret{}
-			err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: pool.StateSecretName(m.Name)}, sec)
-			if apierrors.IsNotFound(err) {
-				continue
-			}
+			st, ok, err := Report(ctx, r, p.Namespace, m.Name)
 			if err != nil {
 				return nil, err
 			}
-			// A report that cannot be read is left out like a missing one
-			// (the pool's Available condition says why): it is the
-			// machine's to write, so anything may be there.
-			if raw := sec.Data[pool.StatusKey]; len(raw) > 0 {
-				if st, err := pool.ParseStatus(raw); err == nil {
-					out[m.Name] = st
-				}
+			if ok {
+				out[m.Name] = st
 			}
 		}
 	}
 	return out, nil
+}
+
+// Report reads one machine's report from its state Secret; ok is false
+// when there is none yet.
+func Report(ctx context.Context, r client.Reader, namespace, machine string) (st pool.MachineStatus, ok bool, err error) {
+	sec := &corev1.Secret{}
+	err = r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: pool.StateSecretName(machine)}, sec)
+	if apierrors.IsNotFound(err) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, err
+	}
+	// A report that cannot be read is left out like a missing one (the
+	// pool's Available condition says why): it is the machine's to write,
+	// so anything may be there.
+	raw := sec.Data[pool.StatusKey]
+	if len(raw) == 0 {
+		return st, false, nil
+	}
+	if st, err = pool.ParseStatus(raw); err != nil {
+		return st, false, nil
+	}
+	return st, true, nil
 }
 
 // AttachedName is the VIP service a TailscaleServices attached to through

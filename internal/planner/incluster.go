@@ -47,6 +47,10 @@ type ClusterPort struct {
 	Port int32 `json:"port"`
 	// PodPort is where the pool's pods serve it.
 	PodPort int32 `json:"podPort"`
+	// Service is the proxy configuration's service behind the port
+	// (VIPServiceKey): a pod is a ready endpoint of the port only once its
+	// report says it serves that service, that is, once it listens there.
+	Service string `json:"service"`
 }
 
 // ClusterPortName is the port name of a VIP service port in the in-cluster

@@ -84,7 +84,7 @@ func PoolConfig(p Pool, controlURL string, services []Service) (cfg proxyconfig.
 		if ClusterServiceCheck(h.service) != nil {
 			continue // no in-cluster Service: no pod port, no EndpointSlice
 		}
-		ports[name] = append(ports[name], ClusterPort{Name: ClusterPortName(h.port), Port: h.port, PodPort: podPorts[h.config.Name]})
+		ports[name] = append(ports[name], ClusterPort{Name: ClusterPortName(h.port), Port: h.port, PodPort: podPorts[h.config.Name], Service: h.config.Name})
 		cfg.Listeners = append(cfg.Listeners, proxyconfig.Listener{
 			// In-cluster clients, through the TailscaleServices' Service.
 			Address: listenAddr(podPorts[h.config.Name]), Network: proxyconfig.NetworkPod, Service: h.config.Name,

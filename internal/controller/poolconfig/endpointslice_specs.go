@@ -20,13 +20,31 @@ import (
 // leaves slices managed by others alone).
 const SliceManager = "poolconfig.gateway.tailscale.com"
 
+// Serving says, per pod, which services of the proxy configuration
+// (ClusterPort.Service) its proxy reports it serves: a pod listens on a
+// service's pod port only from then on.
+type Serving map[string][]string
+
+// servesAll reports whether the pod's proxy serves every port's service.
+func (s Serving) servesAll(pod string, ports []planner.ClusterPort) bool {
+	for _, p := range ports {
+		if !slices.Contains(s[pod], p.Service) {
+			return false
+		}
+	}
+	return true
+}
+
 // ClusterEndpointSlices are one pool's pods as endpoints of the in-cluster
 // Service of one TailscaleServices, on the pod ports the planner gave that
-// pool: one slice per address family the pods have.
-func ClusterEndpointSlices(ep *gatewayv1alpha1.TailscaleEndpoints, tailscaleServices string, ports []planner.ClusterPort, pods []corev1.Pod) []*discoveryv1.EndpointSlice {
+// pool: one slice per address family the pods have. A pod is ready only
+// when it is and its proxy serves the ports (serving): a pod ready for the
+// pool's other services, its new configuration not applied yet, would
+// refuse the connections kube-proxy sends it.
+func ClusterEndpointSlices(ep *gatewayv1alpha1.TailscaleEndpoints, tailscaleServices string, ports []planner.ClusterPort, pods []corev1.Pod, serving Serving) []*discoveryv1.EndpointSlice {
 	byFamily := map[discoveryv1.AddressType][]discoveryv1.Endpoint{discoveryv1.AddressTypeIPv4: nil}
 	for i := range pods {
-		if e, family, ok := podEndpoint(&pods[i]); ok {
+		if e, family, ok := podEndpoint(&pods[i], serving.servesAll(pods[i].Name, ports)); ok {
 			byFamily[family] = append(byFamily[family], e)
 		}
 	}
@@ -73,9 +91,9 @@ func slicePorts(ports []planner.ClusterPort) []discoveryv1.EndpointPort {
 }
 
 // podEndpoint is a pod with an address as an endpoint: ready when the pod
-// is (its proxy serves only then), serving until it stops, terminating
-// while it drains.
-func podEndpoint(pod *corev1.Pod) (discoveryv1.Endpoint, discoveryv1.AddressType, bool) {
+// is and listens on the ports, serving until it stops, terminating while
+// it drains.
+func podEndpoint(pod *corev1.Pod, listens bool) (discoveryv1.Endpoint, discoveryv1.AddressType, bool) {
 	ip := net.ParseIP(pod.Status.PodIP)
 	if ip == nil || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
 		// No address yet, or one the API server refuses in an EndpointSlice
@@ -87,7 +105,7 @@ func podEndpoint(pod *corev1.Pod) (discoveryv1.Endpoint, discoveryv1.AddressType
 	if ip.To4() == nil {
 		family = discoveryv1.AddressTypeIPv6
 	}
-	ready := podReady(pod)
+	ready := podReady(pod) && listens
 	terminating := pod.DeletionTimestamp != nil
 	e := discoveryv1.Endpoint{
 		Addresses: []string{pod.Status.PodIP},

@@ -43,9 +43,40 @@ func describe(slices []*discoveryv1.EndpointSlice) string {
 	return strings.Join(out, " | ")
 }
 
+// servingAll says every pod's proxy serves every port.
+func servingAll(pods []corev1.Pod, ports []planner.ClusterPort) Serving {
+	out := Serving{}
+	for _, p := range pods {
+		for _, port := range ports {
+			out[p.Name] = append(out[p.Name], port.Service)
+		}
+	}
+	return out
+}
+
+// A ready pod is no ready endpoint until its proxy reports it serves every
+// port's service: it does not listen there before. Found on a real node,
+// where kube-proxy sent an in-cluster client to a pod still applying the
+// configuration that added the service, and the connection was refused.
+func TestClusterEndpointSlicesWaitForTheProxy(t *testing.T) {
+	ep := &gatewayv1alpha1.TailscaleEndpoints{ObjectMeta: metav1.ObjectMeta{Name: "east", Namespace: "apps"}}
+	ports := []planner.ClusterPort{{Name: "tcp-80", Port: 80, PodPort: 21234, Service: "svc:web:80"}, {Name: "tcp-443", Port: 443, PodPort: 25678, Service: "svc:web:443"}}
+	pods := []corev1.Pod{
+		testPod("east-0", "10.0.0.1", true, false),
+		testPod("east-1", "10.0.0.2", true, false),
+		testPod("east-2", "10.0.0.3", true, false),
+	}
+	serving := Serving{"east-0": {"pool:80", "svc:web:443", "svc:web:80"}, "east-1": {"pool:80", "svc:web:80"}}
+	got := describe(ClusterEndpointSlices(ep, "web", ports, pods, serving))
+	want := "web-vip-east/IPv4 svc=web-vip tcp-80->21234 tcp-443->25678 10.0.0.1(true,true,false) 10.0.0.2(false,false,false) 10.0.0.3(false,false,false)"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
 func TestClusterEndpointSlices(t *testing.T) {
 	ep := &gatewayv1alpha1.TailscaleEndpoints{ObjectMeta: metav1.ObjectMeta{Name: "east", Namespace: "apps"}}
-	ports := []planner.ClusterPort{{Name: "tcp-80", Port: 80, PodPort: 21234}, {Name: "tcp-443", Port: 443, PodPort: 25678}}
+	ports := []planner.ClusterPort{{Name: "tcp-80", Port: 80, PodPort: 21234, Service: "svc:web:80"}, {Name: "tcp-443", Port: 443, PodPort: 25678, Service: "svc:web:443"}}
 	tests := []struct {
 		name string
 		pods []corev1.Pod
@@ -72,7 +103,7 @@ func TestClusterEndpointSlices(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := ClusterEndpointSlices(ep, "web", ports, tt.pods)
+			got := ClusterEndpointSlices(ep, "web", ports, tt.pods, servingAll(tt.pods, ports))
 			if d := describe(got); d != tt.want {
 				t.Errorf("got  %s\nwant %s", d, tt.want)
 			}

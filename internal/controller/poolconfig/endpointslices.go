@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
+	"github.com/tailscale-gateway/tailscale-gateway/internal/observe"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/planner"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 )
@@ -31,6 +32,10 @@ func (r *Reconciler) applySlices(ctx context.Context, ep *gatewayv1alpha1.Tailsc
 		return err
 	}
 	sortPods(pods.Items)
+	serving, err := r.serving(ctx, ep.Namespace, pods.Items)
+	if err != nil {
+		return err
+	}
 	have := &discoveryv1.EndpointSliceList{}
 	if err := r.Client.List(ctx, have, client.InNamespace(ep.Namespace),
 		client.MatchingLabels{pool.LabelPool: ep.Name, discoveryv1.LabelManagedBy: SliceManager}); err != nil {
@@ -41,7 +46,7 @@ func (r *Reconciler) applySlices(ctx context.Context, ep *gatewayv1alpha1.Tailsc
 		existing[have.Items[i].Name] = &have.Items[i]
 	}
 	for _, ts := range slices.Sorted(maps.Keys(ports)) {
-		for _, want := range ClusterEndpointSlices(ep, ts, ports[ts], pods.Items) {
+		for _, want := range ClusterEndpointSlices(ep, ts, ports[ts], pods.Items, serving) {
 			if err := r.applySlice(ctx, ep, want, existing[want.Name]); err != nil {
 				return err
 			}
@@ -54,6 +59,21 @@ func (r *Reconciler) applySlices(ctx context.Context, ep *gatewayv1alpha1.Tailsc
 		}
 	}
 	return nil
+}
+
+// serving reads which services each pod's proxy serves from its report.
+func (r *Reconciler) serving(ctx context.Context, namespace string, pods []corev1.Pod) (Serving, error) {
+	out := Serving{}
+	for i := range pods {
+		st, ok, err := observe.Report(ctx, r.Client, namespace, pods[i].Name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[pods[i].Name] = slices.Sorted(maps.Keys(st.Services))
+		}
+	}
+	return out, nil
 }
 
 func (r *Reconciler) applySlice(ctx context.Context, ep *gatewayv1alpha1.TailscaleEndpoints, want, have *discoveryv1.EndpointSlice) error {

@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // a pod without an address left out.
 func TestDualStackSlicesGolden(t *testing.T) {
 	ep := &gatewayv1alpha1.TailscaleEndpoints{ObjectMeta: metav1.ObjectMeta{Name: "web-east", Namespace: "apps"}}
-	ports := []planner.ClusterPort{{Name: "tcp-80", Port: 80, PodPort: 24080}, {Name: "tcp-443", Port: 443, PodPort: 24443}}
+	ports := []planner.ClusterPort{{Name: "tcp-80", Port: 80, PodPort: 24080, Service: "svc:web:80"}, {Name: "tcp-443", Port: 443, PodPort: 24443, Service: "svc:web:443"}}
 	pods := []corev1.Pod{
 		testPod("web-east-0", "10.1.0.10", true, false),
 		testPod("web-east-1", "fd00:10:1::11", true, false),
@@ -30,7 +30,7 @@ func TestDualStackSlicesGolden(t *testing.T) {
 		testPod("web-east-3", "fd00:10:1::13", true, true),
 		testPod("web-east-4", "", true, false),
 	}
-	got, err := yaml.Marshal(ClusterEndpointSlices(ep, "web", ports, pods))
+	got, err := yaml.Marshal(ClusterEndpointSlices(ep, "web", ports, pods, servingAll(pods, ports)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&gatewayv1alpha1.TailscaleServices{}, r.serviceEvents()).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsForwardingTo)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfSlice)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.poolsTrustingBundle)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfSecret)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(poolOfPod)).
 		Named("poolconfig").
 		Complete(requeue.OnConflict(r))
@@ -115,6 +115,13 @@ func (r *Reconciler) poolsWithBackend(ctx context.Context, namespace, service st
 	return reqs
 }
 
+// poolsOfSecret maps a Secret to the pool whose machine reports in it (a
+// state Secret: the report says which ports the pod listens on, so its
+// EndpointSlices follow it) and to the pools trusting it as a CA bundle.
+func (r *Reconciler) poolsOfSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	return append(poolOfPod(ctx, obj), r.poolsTrustingBundle(ctx, obj)...)
+}
+
 // poolsTrustingBundle maps a Secret to the pools of the TailscaleServices
 // whose external services take their CA bundle from it.
 func (r *Reconciler) poolsTrustingBundle(ctx context.Context, obj client.Object) []reconcile.Request {
@@ -135,7 +142,8 @@ func (r *Reconciler) poolsTrustingBundle(ctx context.Context, obj client.Object)
 	return reqs
 }
 
-// poolOfPod maps a proxy pod to its pool.
+// poolOfPod maps a proxy pod, or another object of a pool carrying its
+// labels (its state Secret), to its pool.
 func poolOfPod(_ context.Context, obj client.Object) []reconcile.Request {
 	labels := obj.GetLabels()
 	name := labels[pool.LabelPool]

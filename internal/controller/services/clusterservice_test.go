@@ -2,15 +2,18 @@ package services_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
@@ -28,6 +31,27 @@ func (f *fixture) proxyPod(t *testing.T, poolName string, ordinal int, ip string
 	f.create(t, p)
 	f.setPod(t, p, ip, ready)
 	return p
+}
+
+// reportServing writes the pod's report as its proxy would once it serves
+// services (and listens on their pod ports).
+func (f *fixture) reportServing(t *testing.T, p *corev1.Pod, services ...string) {
+	t.Helper()
+	st := pool.MachineStatus{Ready: true, Services: map[string]pool.ServiceReport{}, Updated: time.Now()}
+	for _, s := range services {
+		st.Services[s] = pool.ServiceReport{}
+	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: pool.StateSecretName(p.Name), Namespace: ns, Labels: p.Labels}}
+	if _, err := controllerutil.CreateOrUpdate(t.Context(), f.env.Client, sec, func() error {
+		sec.Data = map[string][]byte{pool.StatusKey: raw}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *fixture) setPod(t *testing.T, p *corev1.Pod, ip string, ready bool) {
@@ -78,8 +102,17 @@ func TestInClusterService(t *testing.T) {
 	f.pool(t, "web-east", "east", "127.0.0.1:18081", 1)
 	f.pool(t, "web-west", "west", "127.0.0.1:18082", 3)
 	east0 := f.proxyPod(t, "web-east", 0, "10.1.0.10", true)
-	f.proxyPod(t, "web-east", 1, "10.1.0.11", true)
+	east1 := f.proxyPod(t, "web-east", 1, "10.1.0.11", true)
 	f.service(t, "web", "svc:web")
+
+	// Ready pods whose proxies have not reported serving svc:web:80 do not
+	// listen on its pod port yet: no ready endpoints until they do.
+	eventually(t, "web-east's pods listed, not ready", func(ctx context.Context) (bool, string) {
+		s := f.slice(ctx, "web-vip-web-east")
+		return strings.HasSuffix(s, " 10.1.0.10=false 10.1.0.11=false"), s
+	})
+	f.reportServing(t, east0, "pool:80", "svc:web:80")
+	f.reportServing(t, east1, "pool:80", "svc:web:80")
 
 	eventually(t, "the in-cluster Service and the pools' EndpointSlices", func(ctx context.Context) (bool, string) {
 		svc := &corev1.Service{}

@@ -48,7 +48,7 @@ func TestStatusWritesWithTheGeneratedRole(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "pool", Namespace: ns},
 		Spec: gatewayv1alpha1.TailscaleEndpointsSpec{
 			Tailnet: "no-such-tailnet", Tags: []gatewayv1alpha1.Tag{"tag:web"},
-			Proxy:   gatewayv1alpha1.ProxySpec{Ports: []gatewayv1alpha1.ProxyPort{{Port: 80, Protocol: "TCP"}}},
+			Proxy: gatewayv1alpha1.ProxySpec{Ports: []gatewayv1alpha1.ProxyPort{{Port: 80, Protocol: "TCP"}}},
 		},
 	}
 	svc := &gatewayv1alpha1.TailscaleServices{

@@ -97,6 +97,18 @@ func testPoolPodsRunRestrictedAndJoin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	waitServing(t, ctx)
+	waitUntil(t, ctx, "every machine of both pools ready", func() error {
+		for _, name := range []string{"web-east", "web-west"} {
+			ep := &gatewayv1alpha1.TailscaleEndpoints{}
+			if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ep); err != nil {
+				return err
+			}
+			if ep.Status.ReadyReplicas != 2 {
+				return fmt.Errorf("pool %s: %d ready", name, ep.Status.ReadyReplicas)
+			}
+		}
+		return nil
+	})
 	for _, name := range []string{"web-east", "web-west"} {
 		sts, err := kube.AppsV1().StatefulSets("default").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {

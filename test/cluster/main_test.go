@@ -18,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +40,35 @@ var (
 	imageTag   string
 	setupErr   error
 	skipReason string
+	// labLog keeps the lab's messages, stamped, for failing tests.
+	labLog stampedLog
 )
+
+// stampedLog collects log lines with the time they were written.
+type stampedLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *stampedLog) Logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, time.Now().Format("15:04:05.000")+" "+fmt.Sprintf(format, args...))
+}
+
+// Since returns the lines written at or after t.
+func (l *stampedLog) Since(t time.Time) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	stamp := t.Format("15:04:05.000")
+	var out []string
+	for _, line := range l.lines {
+		if line[:12] >= stamp {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -73,7 +103,7 @@ func start(kubeconfig, nodeIP string) (func() error, error) {
 	began := time.Now()
 	e, err := clusterenv.Start(ctx, clusterenv.Options{
 		Repo: repoRoot(), Kubeconfig: kubeconfig, NodeIP: nodeIP, ImageTag: imageTag,
-		SamplesDir: "samples",
+		SamplesDir: "samples", Logf: labLog.Logf,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the cluster environment: %w", err)

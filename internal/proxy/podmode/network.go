@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"tailscale.com/tsnet"
 
@@ -26,6 +27,18 @@ type network struct {
 	// swapped just before each Apply (a tailnet IP is never also a host
 	// address, so the overlap while the engine switches is harmless).
 	viaTailnet atomic.Pointer[map[string]bool]
+	// vipAccept is when a VIP service listener last accepted a connection
+	// (Unix nanoseconds), for the withdrawal on shutdown.
+	vipAccept atomic.Int64
+}
+
+// lastVIPAccept is when a VIP service connection last arrived (zero: never).
+func (n *network) lastVIPAccept() time.Time {
+	ns := n.vipAccept.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 func newNetwork(podIP string) *network {
@@ -97,7 +110,7 @@ func (n *network) listenService(l proxyconfig.Listener) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve %s: %w", l.VIPService, err)
 	}
-	return ln, nil
+	return acceptClock{Listener: ln, last: &n.vipAccept}, nil
 }
 
 func listenerPort(address string) (uint16, error) {

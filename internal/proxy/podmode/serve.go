@@ -3,6 +3,7 @@ package podmode
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/pool"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/proxyconfig"
@@ -45,14 +46,26 @@ func (m *machine) serve(ctx context.Context, first configVersion, cfg *proxyconf
 	}
 }
 
-// shutdown stops advertising the VIP services first (so Tailscale sends
-// new clients to the other hosts while this one still answers its pool
-// listeners), reports ready=false, drains established connections for at
+// shutdown stops advertising the VIP services first and keeps serving
+// them until new connections stop arriving (so Tailscale sends new
+// clients to the other hosts while this one still answers them all), then
+// closes their listeners, reports ready=false, drains established connections for at
 // most DrainTimeout, writes the final report and leaves the tailnet.
 func (m *machine) shutdown() {
 	m.stopping.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.DrainTimeout+pool.ShutdownSlack)
 	defer cancel()
+	if m.running != nil && m.node != nil {
+		// See withdraw.go: stop advertising, keep serving until quiet.
+		began := time.Now()
+		if err := m.unadvertise(ctx); err != nil {
+			m.log.Warn("withdrawing the VIP service advertisements failed", "error", err)
+		} else {
+			m.log.Info("VIP services no longer advertised; serving them until no new connection arrives")
+			m.awaitQuiet(ctx)
+			m.log.Info("VIP service connections stopped arriving", "after", time.Since(began).Round(time.Millisecond))
+		}
+	}
 	m.withdrawServices(ctx)
 	if err := m.reporter.write(ctx, true); err != nil {
 		m.log.Warn("reporting ready=false failed", "error", err)

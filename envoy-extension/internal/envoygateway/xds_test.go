@@ -1,0 +1,259 @@
+package envoygateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// The xDS types an Envoy proxy asks Envoy Gateway for.
+const (
+	clusterType  = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+	endpointType = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+	listenerType = "type.googleapis.com/envoy.config.listener.v3.Listener"
+	routeType    = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+)
+
+// xdsSnapshot is what the ADS client last received, by type and name.
+type xdsSnapshot struct {
+	clusters  map[string]*clusterv3.Cluster
+	endpoints map[string]*endpointv3.ClusterLoadAssignment
+	listeners map[string]*listenerv3.Listener
+	routes    map[string]*routev3.RouteConfiguration
+}
+
+// adsClient reads Envoy Gateway's xDS over one aggregated (ADS) stream, the
+// way an Envoy proxy does: clusters and listeners by wildcard, then the
+// endpoints and route configurations they name, each response ACKed. It
+// keeps the last state of every resource, for the test to poll.
+type adsClient struct {
+	mu   sync.Mutex
+	last xdsSnapshot
+	err  error // why the stream ended, if it did
+}
+
+// xdsTLS is the client side of Envoy Gateway's mutual TLS, with the
+// certificates `envoy-gateway certgen --local` wrote for Envoy under
+// certsHome/certs/envoy: the server presents a certificate for the
+// Service name envoy-gateway and demands a client certificate of the same CA
+// (internal/crypto/certgen.go, cert_load.go).
+func xdsTLS(t *testing.T, certsHome string) *tls.Config {
+	t.Helper()
+	dir := filepath.Join(certsHome, "certs", "envoy")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	if err != nil {
+		t.Fatalf("the Envoy client certificate of certgen: %v", err)
+	}
+	ca, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		t.Fatalf("%s/ca.crt holds no PEM certificate", dir)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, ServerName: "envoy-gateway", MinVersion: tls.VersionTLS13}
+}
+
+// watchXDS connects to the xDS server at address as the Envoy proxy of
+// the Gateway namespace/name (Envoy Gateway keys its snapshots by the node's
+// cluster, internal/xds/cache/snapshotcache.go) and streams until the test
+// ends.
+func watchXDS(t *testing.T, address string, tlsConfig *tls.Config, gatewayNamespace, gatewayName string) *adsClient {
+	t.Helper()
+	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &adsClient{}
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	node := &corev3.Node{Id: "tsgw-integration-test", Cluster: gatewayNamespace + "/" + gatewayName}
+	go func() {
+		defer close(done)
+		err := c.stream(ctx, discoveryv3.NewAggregatedDiscoveryServiceClient(conn), node)
+		c.mu.Lock()
+		c.err = err
+		c.mu.Unlock()
+	}()
+	return c
+}
+
+// stream runs one ADS stream. Envoy Gateway's server goes away when Envoy
+// Gateway is stopped; the stream then ends with that error.
+func (c *adsClient) stream(ctx context.Context, ads discoveryv3.AggregatedDiscoveryServiceClient, node *corev3.Node) error {
+	// WaitForReady: Envoy Gateway opens its xDS port only once its runners
+	// have started.
+	s, err := ads.StreamAggregatedResources(ctx, grpc.WaitForReady(true))
+	if err != nil {
+		return err
+	}
+	send := func(typeURL string, names []string, version, nonce string) error {
+		return s.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: typeURL, ResourceNames: names, VersionInfo: version, ResponseNonce: nonce})
+	}
+	for _, typeURL := range []string{clusterType, listenerType} {
+		if err := send(typeURL, nil, "", ""); err != nil {
+			return err
+		}
+	}
+	// Names subscribed to, so that a new one is asked for once only.
+	subscribed := map[string][]string{}
+	for {
+		resp, err := s.Recv()
+		if err != nil {
+			return err
+		}
+		names, err := c.store(resp)
+		if err != nil {
+			return err
+		}
+		// ACK, keeping the subscription as it was.
+		if err := send(resp.TypeUrl, subscribed[resp.TypeUrl], resp.VersionInfo, resp.Nonce); err != nil {
+			return err
+		}
+		for typeURL, want := range names {
+			if !equalSets(subscribed[typeURL], want) {
+				subscribed[typeURL] = want
+				if err := send(typeURL, want, "", ""); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// store keeps a response's resources (a state-of-the-world response
+// replaces every resource of its type) and returns the names of the
+// endpoints and route configurations they refer to.
+func (c *adsClient) store(resp *discoveryv3.DiscoveryResponse) (map[string][]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	names := map[string][]string{}
+	switch resp.TypeUrl {
+	case clusterType:
+		all, err := unpackAll[*clusterv3.Cluster](resp.Resources)
+		if err != nil {
+			return nil, err
+		}
+		c.last.clusters = map[string]*clusterv3.Cluster{}
+		for _, cl := range all {
+			c.last.clusters[cl.Name] = cl
+			if cl.GetType() == clusterv3.Cluster_EDS {
+				names[endpointType] = append(names[endpointType], edsName(cl))
+			}
+		}
+	case endpointType:
+		all, err := unpackAll[*endpointv3.ClusterLoadAssignment](resp.Resources)
+		if err != nil {
+			return nil, err
+		}
+		c.last.endpoints = map[string]*endpointv3.ClusterLoadAssignment{}
+		for _, e := range all {
+			c.last.endpoints[e.ClusterName] = e
+		}
+	case listenerType:
+		all, err := unpackAll[*listenerv3.Listener](resp.Resources)
+		if err != nil {
+			return nil, err
+		}
+		c.last.listeners = map[string]*listenerv3.Listener{}
+		for _, l := range all {
+			c.last.listeners[l.Name] = l
+			names[routeType] = append(names[routeType], routeConfigNames(l)...)
+		}
+	case routeType:
+		all, err := unpackAll[*routev3.RouteConfiguration](resp.Resources)
+		if err != nil {
+			return nil, err
+		}
+		c.last.routes = map[string]*routev3.RouteConfiguration{}
+		for _, r := range all {
+			c.last.routes[r.Name] = r
+		}
+	}
+	return names, nil
+}
+
+// snapshot is a copy of what was last received, and why the stream ended
+// if it did.
+func (c *adsClient) snapshot() (xdsSnapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := xdsSnapshot{
+		clusters:  map[string]*clusterv3.Cluster{},
+		endpoints: map[string]*endpointv3.ClusterLoadAssignment{},
+		listeners: map[string]*listenerv3.Listener{},
+		routes:    map[string]*routev3.RouteConfiguration{},
+	}
+	for k, v := range c.last.clusters {
+		s.clusters[k] = proto.Clone(v).(*clusterv3.Cluster)
+	}
+	for k, v := range c.last.endpoints {
+		s.endpoints[k] = proto.Clone(v).(*endpointv3.ClusterLoadAssignment)
+	}
+	for k, v := range c.last.listeners {
+		s.listeners[k] = proto.Clone(v).(*listenerv3.Listener)
+	}
+	for k, v := range c.last.routes {
+		s.routes[k] = proto.Clone(v).(*routev3.RouteConfiguration)
+	}
+	return s, c.err
+}
+
+func unpackAll[M proto.Message](resources []*anypb.Any) ([]M, error) {
+	var out []M
+	for _, a := range resources {
+		m, err := a.UnmarshalNew()
+		if err != nil {
+			return nil, fmt.Errorf("decoding a %s: %w", a.TypeUrl, err)
+		}
+		typed, ok := m.(M)
+		if !ok {
+			return nil, fmt.Errorf("a %s in a response of another type", a.TypeUrl)
+		}
+		out = append(out, typed)
+	}
+	return out, nil
+}
+
+// edsName is the name Envoy asks endpoints by for an EDS cluster.
+func edsName(c *clusterv3.Cluster) string {
+	if n := c.GetEdsClusterConfig().GetServiceName(); n != "" {
+		return n
+	}
+	return c.Name
+}
+
+func equalSets(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, s := range a {
+		seen[s] = true
+	}
+	for _, s := range b {
+		if !seen[s] {
+			return false
+		}
+	}
+	return true
+}

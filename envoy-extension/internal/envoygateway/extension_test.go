@@ -46,7 +46,7 @@ func startExtension(t *testing.T, cfg *rest.Config) *extensionServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ext, err := server.NewExtension("cluster.local", routes, slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ext, err := server.NewExtension("cluster.local", routes, slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug, AddSource: false})))
 	if err != nil {
 		t.Fatal(err)
 	}

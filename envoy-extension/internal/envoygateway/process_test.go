@@ -2,6 +2,7 @@ package envoygateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +13,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Ports Envoy Gateway v1.9.1 listens on whatever its config says: xDS
@@ -66,16 +71,39 @@ func needEnvoyGateway(t *testing.T) string {
 	return bin
 }
 
-// certgen writes Envoy Gateway's control-plane certificates with its own
-// `certgen --local`, under home/certs: envoy-gateway/ (the xDS server's,
-// for the Service name envoy-gateway) and envoy/ (the proxies' client
-// certificate), both of one throw-away CA.
-func certgen(t *testing.T, bin, home string) {
+// certgen runs `envoy-gateway certgen` as Envoy Gateway's chart does
+// (its certgen Job): it makes the control plane's Secrets in Envoy
+// Gateway's namespace, one throw-away CA signing envoy-gateway (the xDS
+// server's certificate, for the Service name envoy-gateway), envoy (the
+// proxies' client certificate), envoy-rate-limit, and envoy-oidc-hmac.
+// Without them Envoy Gateway translates anyway but logs an error on
+// every translation. The flag leaves alone the topology injector's
+// webhook, which the config disables.
+func certgen(t *testing.T, bin, kubeconfig string) {
 	t.Helper()
-	cmd := exec.Command(bin, "certgen", "--local", "--config-home", home)
+	cmd := exec.Command(bin, "certgen", "--disable-topology-injector")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "ENVOY_GATEWAY_NAMESPACE="+controllerNamespace)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("envoy-gateway certgen --local: %v\n%s", err, out)
+		t.Fatalf("envoy-gateway certgen: %v\n%s", err, out)
 	}
+}
+
+// secretDir writes the data of a Secret of Envoy Gateway's namespace into
+// a directory, as the kubelet mounts it (the chart mounts envoy-gateway's
+// on /certs).
+func secretDir(ctx context.Context, t *testing.T, c client.Client, name string) string {
+	t.Helper()
+	var secret corev1.Secret
+	if err := c.Get(ctx, types.NamespacedName{Namespace: controllerNamespace, Name: name}, &secret); err != nil {
+		t.Fatalf("Secret %s/%s, which certgen makes: %v", controllerNamespace, name, err)
+	}
+	dir := t.TempDir()
+	for key, value := range secret.Data {
+		if err := os.WriteFile(filepath.Join(dir, key), value, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // privateRoot gives the command a root of its own with /certs on it,
@@ -114,9 +142,9 @@ type envoyGateway struct {
 }
 
 // startEnvoyGateway runs `envoy-gateway server` with the config and
-// kubeconfig given, in a private mount namespace whose /certs is
-// home/certs/envoy-gateway, and stops it when the test ends.
-func startEnvoyGateway(t *testing.T, bin, home, configPath, kubeconfig string) *envoyGateway {
+// kubeconfig given, in a private mount namespace whose /certs is certs,
+// and stops it when the test ends.
+func startEnvoyGateway(t *testing.T, bin, certs, configPath, kubeconfig string) *envoyGateway {
 	t.Helper()
 	root := t.TempDir()
 	logPath := filepath.Join(t.TempDir(), "envoy-gateway.log")
@@ -128,7 +156,7 @@ func startEnvoyGateway(t *testing.T, bin, home, configPath, kubeconfig string) *
 	// unshare execs sh, which execs chroot, which execs Envoy Gateway:
 	// one process, whose exit ends the namespace and its mounts.
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--",
-		"sh", "-c", privateRoot, "sh", root, filepath.Join(home, "certs", "envoy-gateway"),
+		"sh", "-c", privateRoot, "sh", root, certs,
 		bin, "server", "--config-path", configPath)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "ENVOY_GATEWAY_NAMESPACE="+controllerNamespace)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -183,6 +211,12 @@ func (eg *envoyGateway) exited() error {
 func (eg *envoyGateway) logContains(s string) bool {
 	b, _ := os.ReadFile(eg.log)
 	return bytes.Contains(b, []byte(s))
+}
+
+// count is how many times s is in Envoy Gateway's log so far.
+func (eg *envoyGateway) count(s string) int {
+	b, _ := os.ReadFile(eg.log)
+	return bytes.Count(b, []byte(s))
 }
 
 func tail(path string, n int) string {

@@ -49,13 +49,12 @@ type adsClient struct {
 }
 
 // xdsTLS is the client side of Envoy Gateway's mutual TLS, with the
-// certificates `envoy-gateway certgen --local` wrote for Envoy under
-// certsHome/certs/envoy: the server presents a certificate for the
-// Service name envoy-gateway and demands a client certificate of the same CA
+// certificate certgen made for the Envoy proxies (the Secret envoy, in
+// dir): the server presents a certificate for the Service name
+// envoy-gateway and demands a client certificate of the same CA
 // (internal/crypto/certgen.go, cert_load.go).
-func xdsTLS(t *testing.T, certsHome string) *tls.Config {
+func xdsTLS(t *testing.T, dir string) *tls.Config {
 	t.Helper()
-	dir := filepath.Join(certsHome, "certs", "envoy")
 	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
 	if err != nil {
 		t.Fatalf("the Envoy client certificate of certgen: %v", err)

@@ -9,6 +9,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -47,7 +48,7 @@ func TestEnvoyGateway(t *testing.T) {
 	eg := startEnvoyGateway(t, bin, secretDir(ctx, t, c, "envoy-gateway"), writeConfig(t, ext.port()), kubeconfig)
 	xds := watchXDS(t, fmt.Sprintf("127.0.0.1:%d", xdsPort), xdsTLS(t, secretDir(ctx, t, c, "envoy")), namespace, gateway)
 
-	route := specObject(t, "03-httproute.yaml", gwapiv1.SchemeGroupVersion.WithKind("HTTPRoute"))
+	route := specObject(t, "03-httproute.yaml", schema.GroupVersionKind{Group: gwapiv1.GroupName, Version: "v1", Kind: "HTTPRoute"})
 	route.SetNamespace(namespace)
 	mustCreate(ctx, t, c, route)
 

@@ -20,14 +20,14 @@ import (
 )
 
 // Ports Envoy Gateway v1.9.1 listens on whatever its config says: xDS
-// (internal/xds/bootstrap DefaultXdsServerPort, on 0.0.0.0), its
-// controller-runtime manager's health probes and metrics, and its admin
-// server (127.0.0.1). Tests that run it therefore run one at a time on a
+// (internal/xds/bootstrap DefaultXdsServerPort) and the Wasm module cache
+// (18002) on all addresses, its controller-runtime manager's health probes
+// and metrics (likewise), and its admin server (127.0.0.1). Tests that run it therefore run one at a time on a
 // machine; this one checks they are free first, to fail with a clear
 // message rather than fight another instance.
 const xdsPort = 18000
 
-var fixedPorts = []int{xdsPort, 8080, 8081, 19000}
+var fixedPorts = []int{xdsPort, 18002, 8080, 8081, 19000}
 
 // needEnvoyGateway returns the envoy-gateway binary, or skips the test
 // where it cannot run: no binary (hack/envoy-gateway-binary.sh builds it;

@@ -32,6 +32,10 @@ import (
 // annotation or single tcp port (port.go). A route that is not the one the
 // cluster name names is ignored.
 //
+// The cluster of one backendRef of a rule (…/backend/<n>) that is not a
+// TailscaleServices is returned unchanged, with a nil Backend; for one that
+// is, only that TailscaleServices of the resources counts (perbackend.go).
+//
 // With no resources it returns the cluster unchanged and a nil Backend: when
 // several extensions are configured, Envoy Gateway calls each with only the
 // resources of the kinds it registered, which may be none
@@ -40,7 +44,8 @@ func Cluster(in *clusterv3.Cluster, resources [][]byte, clusterDomain string, ro
 	if in == nil {
 		return nil, nil, errors.New("the request has no cluster; Envoy Gateway always sends the one it built, so the caller is not Envoy Gateway or is broken")
 	}
-	if len(resources) == 0 {
+	resources, other := forBackend(resources, in.GetName(), route)
+	if len(resources) == 0 || other {
 		return in, nil, nil
 	}
 	backend, err := backendOf(resources, in.GetName(), route)

@@ -27,39 +27,19 @@ const (
 // TestEnvoyGateway runs the specification's HTTPRoute through the real
 // Envoy Gateway v1.9.1 with this extension and reads the result over xDS.
 func TestEnvoyGateway(t *testing.T) {
-	bin := needEnvoyGateway(t)
+	st := startStack(t, namespace)
+	c, eg, ext := st.c, st.eg, st.ext
 	ctx := t.Context()
-	c, cfg, kubeconfig := startAPIServer(t)
-	createGateway(ctx, t, c, namespace)
-
-	ts := specObject(t, "02-complete-example.yaml", tailscaleServicesKind)
-	mustCreate(ctx, t, c, ts)
-	// What the operator reports once the Service is in place; the
-	// extension points the cluster at the Service the status names.
-	if err := unstructured.SetNestedField(ts.Object, "production-web-service-vip", "status", "clusterServiceName"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Status().Update(ctx, ts); err != nil {
-		t.Fatalf("writing the TailscaleServices' status: %v", err)
-	}
-
-	ext := startExtension(t, cfg)
-	certgen(t, bin, kubeconfig)
-	eg := startEnvoyGateway(t, bin, secretDir(ctx, t, c, "envoy-gateway"), writeConfig(t, ext.port()), kubeconfig)
-	xds := watchXDS(t, fmt.Sprintf("127.0.0.1:%d", xdsPort), xdsTLS(t, secretDir(ctx, t, c, "envoy")), namespace, gateway)
+	createGateway(ctx, t, c, namespace, gateway)
+	st.createTailscaleServices(t, specObject(t, "02-complete-example.yaml", tailscaleServicesKind))
+	xds := st.watch(t, namespace, gateway)
 
 	route := specObject(t, "03-httproute.yaml", schema.GroupVersionKind{Group: gwapiv1.GroupName, Version: "v1", Kind: "HTTPRoute"})
 	route.SetNamespace(namespace)
 	mustCreate(ctx, t, c, route)
 
 	state := func() (xdsSnapshot, string) {
-		s, err := xds.snapshot()
-		if exit := eg.exited(); exit != nil {
-			t.Fatal(exit)
-		}
-		if err != nil {
-			t.Fatalf("the xDS stream ended: %v", err)
-		}
+		s := st.snapshot(t, xds)
 		cl := s.clusters[ruleCluster]
 		host, port := target(cl)
 		routed, rc, _ := routeTo(s, "/api/")

@@ -47,24 +47,31 @@ func specObject(t *testing.T, file string, gvk schema.GroupVersionKind) *unstruc
 	return nil
 }
 
-// createGateway makes the Gateway the specification's HTTPRoute names,
-// envoy-gateway, with one HTTP listener, and its GatewayClass, both
-// Envoy Gateway's; and the namespaces, Envoy Gateway's own among them.
-func createGateway(ctx context.Context, t *testing.T, c client.Client, namespace string) {
+// createNamespaces makes the namespaces, Envoy Gateway's own among them,
+// and the GatewayClass envoy-gateway of Envoy Gateway's controller.
+func createNamespaces(ctx context.Context, t *testing.T, c client.Client, namespaces ...string) {
 	t.Helper()
-	for _, ns := range []string{namespace, controllerNamespace} {
+	for _, ns := range append(namespaces, controllerNamespace) {
 		mustCreate(ctx, t, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
 	mustCreate(ctx, t, c, &gwapiv1.GatewayClass{
 		ObjectMeta: metav1.ObjectMeta{Name: "envoy-gateway"},
 		Spec:       gwapiv1.GatewayClassSpec{ControllerName: "gateway.envoyproxy.io/gatewayclass-controller"},
 	})
+}
+
+// createGateway makes a Gateway of the class envoy-gateway with the
+// listeners given, by default one for HTTP on port 80. Each Gateway is
+// translated on its own (its own xDS snapshot), so a refusal under
+// failOpen false holds back only its own.
+func createGateway(ctx context.Context, t *testing.T, c client.Client, namespace, name string, listeners ...gwapiv1.Listener) {
+	t.Helper()
+	if len(listeners) == 0 {
+		listeners = []gwapiv1.Listener{{Name: "http", Protocol: gwapiv1.HTTPProtocolType, Port: 80}}
+	}
 	mustCreate(ctx, t, c, &gwapiv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "envoy-gateway"},
-		Spec: gwapiv1.GatewaySpec{
-			GatewayClassName: "envoy-gateway",
-			Listeners:        []gwapiv1.Listener{{Name: "http", Protocol: gwapiv1.HTTPProtocolType, Port: 80}},
-		},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec:       gwapiv1.GatewaySpec{GatewayClassName: "envoy-gateway", Listeners: listeners},
 	})
 }
 

@@ -27,7 +27,7 @@ func AloneInRule(route *gwapiv1.HTTPRoute, ruleIdx int, namespace, name string) 
 		if ref.Weight != nil && *ref.Weight == 0 {
 			continue // takes no traffic, whatever the cluster
 		}
-		return fmt.Errorf("spec.rules[%d].backendRefs[%d] of HTTPRoute %s/%s (%s %s) shares the rule with TailscaleServices %s/%s, and Envoy Gateway builds one cluster for the rule, which this extension can point only at the TailscaleServices: it would take that backend's traffic; give the TailscaleServices backendRef a rule of its own (same matches) or set the other's weight to 0",
+		return fmt.Errorf("spec.rules[%d].backendRefs[%d] of HTTPRoute %s/%s (%s %s) shares the rule with TailscaleServices %s/%s, and Envoy Gateway builds one cluster for the rule, which this extension can point only at the TailscaleServices: it would take that backend's traffic; give the TailscaleServices backendRef a rule of its own, or set the other's weight to 0 (Envoy Gateway v1.9.1 cannot split a rule's traffic by weight between a TailscaleServices and other backends)",
 			ruleIdx, i, route.Namespace, route.Name, describeRef(ref.BackendObjectReference), refName(ref.BackendObjectReference, route.Namespace), namespace, name)
 	}
 	return nil

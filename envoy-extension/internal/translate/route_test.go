@@ -251,7 +251,7 @@ func TestClusterPortPrecedence(t *testing.T) {
 		wantErr  string
 	}{
 		{"the backendRef's port over the annotation", egsample.ClusterName, route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80)}), 80, ""},
-		{"per-backend cluster", egsample.ClusterName + "/backend/1", route([]gwapiv1.HTTPBackendRef{serviceRef("web", 8080), ref(ts, "", 80)}), 80, ""},
+		{"per-backend cluster: refused (perbackend.go)", egsample.ClusterName + "/backend/1", route([]gwapiv1.HTTPBackendRef{serviceRef("web", 8080), ref(ts, "", 80)}), 0, "would get no traffic"},
 		{"no route: the annotation", egsample.ClusterName, nil, 443, ""},
 		{"no port in the backendRef: the annotation", egsample.ClusterName, route([]gwapiv1.HTTPBackendRef{ref(ts, "", 0)}), 443, ""},
 		{"not an HTTPRoute cluster: the annotation", "grpcroute/default/web-route/rule/0", route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80)}), 443, ""},

@@ -33,8 +33,8 @@ import (
 // cluster name names is ignored.
 //
 // The cluster of one backendRef of a rule (…/backend/<n>) that is not a
-// TailscaleServices is returned unchanged, with a nil Backend; for one that
-// is, only that TailscaleServices of the resources counts (perbackend.go).
+// TailscaleServices is returned unchanged, with a nil Backend; one that is
+// is refused, as Envoy Gateway would route nothing to it (perbackend.go).
 //
 // With no resources it returns the cluster unchanged and a nil Backend: when
 // several extensions are configured, Envoy Gateway calls each with only the
@@ -44,8 +44,14 @@ func Cluster(in *clusterv3.Cluster, resources [][]byte, clusterDomain string, ro
 	if in == nil {
 		return nil, nil, errors.New("the request has no cluster; Envoy Gateway always sends the one it built, so the caller is not Envoy Gateway or is broken")
 	}
-	resources, other := forBackend(resources, in.GetName(), route)
-	if len(resources) == 0 || other {
+	if len(resources) == 0 {
+		return in, nil, nil
+	}
+	other, err := forBackend(in.GetName(), route)
+	if err != nil {
+		return nil, nil, err
+	}
+	if other {
 		return in, nil, nil
 	}
 	backend, err := backendOf(resources, in.GetName(), route)

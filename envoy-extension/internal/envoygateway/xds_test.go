@@ -85,7 +85,9 @@ func watchXDS(t *testing.T, address string, tlsConfig *tls.Config, gatewayNamesp
 	c := &adsClient{}
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
-	node := &corev3.Node{Id: "tsgw-integration-test", Cluster: gatewayNamespace + "/" + gatewayName}
+	// One node ID per Gateway: Envoy Gateway's cache keeps one snapshot
+	// per node ID, so two watches with one ID would see each other's.
+	node := &corev3.Node{Id: "tsgw-test-" + gatewayNamespace + "-" + gatewayName, Cluster: gatewayNamespace + "/" + gatewayName}
 	go func() {
 		defer close(done)
 		err := c.stream(ctx, discoveryv3.NewAggregatedDiscoveryServiceClient(conn), node)

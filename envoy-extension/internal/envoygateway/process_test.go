@@ -108,24 +108,25 @@ func secretDir(ctx context.Context, t *testing.T, c client.Client, name string) 
 
 // privateRoot gives the command a root of its own with /certs on it,
 // without writing to the machine's /: in a private mount namespace, a
-// tmpfs on $1 gets every directory of / bind-mounted into it (recursively
-// for /dev, /proc and /sys, whose submounts matter; symlinks such as
-// /bin -> usr/bin copied), $2 read-only on $1/certs, and the command runs
-// chrooted there. Every path but /certs is the machine's own. The mounts
-// vanish with the namespace when the command exits.
+// tmpfs on $1 gets every directory of / bind-mounted into it with its
+// submounts (symlinks such as /bin -> usr/bin copied), $2 read-only on
+// $1/certs, and the command runs chrooted there. Every path but /certs is
+// the machine's own. The top-level directory holding $1 goes first, while
+// the tmpfs is still empty, so that its copy does not repeat the others.
+// The mounts vanish with the namespace when the command exits.
 const privateRoot = `set -eu
 root=$1 certs=$2; shift 2
 mount -t tmpfs -o mode=0755 tsgw-eg-root "$root"
-for entry in /*; do
+holder=/${root#/}; holder=${holder%%/${holder#/*/}}
+for entry in "$holder" /*; do
   name=${entry#/}
-  if [ -L "$entry" ]; then
+  if [ -e "$root/$name" ] || [ -L "$root/$name" ]; then
+    continue
+  elif [ -L "$entry" ]; then
     cp -P "$entry" "$root/$name"
   elif [ -d "$entry" ]; then
     mkdir "$root/$name"
-    case "$name" in
-      dev|proc|sys) mount --rbind "$entry" "$root/$name" ;;
-      *) mount --bind "$entry" "$root/$name" ;;
-    esac
+    mount --rbind "$entry" "$root/$name"
   fi
 done
 mkdir "$root/certs"

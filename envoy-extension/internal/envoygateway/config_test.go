@@ -3,6 +3,7 @@ package envoygateway
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,8 +16,9 @@ import (
 //     which need a webhook server and a kubelet;
 //   - no Prometheus endpoint (port 19001 on 0.0.0.0): nothing reads it.
 //
-// failOpen is false, so that a refusal or an unreachable extension is seen
-// in xDS (the previous snapshot stays) rather than hidden.
+// failOpen is false by default, so that a refusal or an unreachable
+// extension is seen in xDS (the previous snapshot stays) rather than
+// hidden; TestEnvoyGatewayFailOpen runs with true, as README recommends.
 const envoyGatewayConfig = `apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: EnvoyGateway
 gateway:
@@ -47,14 +49,14 @@ extensionManager:
     ip:
       address: 127.0.0.1
       port: EXTENSION_PORT
-  failOpen: false
+  failOpen: FAIL_OPEN
 `
 
 // writeConfig writes the configuration with the extension's port.
-func writeConfig(t *testing.T, extensionPort string) string {
+func writeConfig(t *testing.T, extensionPort string, failOpen bool) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "envoy-gateway.yaml")
-	if err := os.WriteFile(path, []byte(strings.ReplaceAll(envoyGatewayConfig, "EXTENSION_PORT", extensionPort)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.NewReplacer("EXTENSION_PORT", extensionPort, "FAIL_OPEN", strconv.FormatBool(failOpen)).Replace(envoyGatewayConfig)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

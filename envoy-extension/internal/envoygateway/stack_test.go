@@ -19,15 +19,20 @@ type stack struct {
 }
 
 // startStack starts them all, with the namespaces given, and the
-// GatewayClass; all is stopped when the test ends.
+// GatewayClass, Envoy Gateway with failOpen false; all is stopped when the
+// test ends.
 func startStack(t *testing.T, namespaces ...string) *stack {
+	return startStackFailOpen(t, false, namespaces...)
+}
+
+func startStackFailOpen(t *testing.T, failOpen bool, namespaces ...string) *stack {
 	t.Helper()
 	bin := needEnvoyGateway(t)
 	c, cfg, kubeconfig := startAPIServer(t)
 	createNamespaces(t.Context(), t, c, namespaces...)
 	ext := startExtension(t, cfg)
 	certgen(t, bin, kubeconfig)
-	eg := startEnvoyGateway(t, bin, secretDir(t.Context(), t, c, "envoy-gateway"), writeConfig(t, ext.port()), kubeconfig)
+	eg := startEnvoyGateway(t, bin, secretDir(t.Context(), t, c, "envoy-gateway"), writeConfig(t, ext.port(), failOpen), kubeconfig)
 	return &stack{c: c, ext: ext, eg: eg, xdsTLS: xdsTLS(t, secretDir(t.Context(), t, c, "envoy"))}
 }
 

@@ -38,10 +38,18 @@ type xdsSnapshot struct {
 	routes    map[string]*routev3.RouteConfiguration
 }
 
-// adsClient reads Envoy Gateway's xDS over one aggregated (ADS) stream, the
-// way an Envoy proxy does: clusters and listeners by wildcard, then the
-// endpoints and route configurations they name, each response ACKed. It
-// keeps the last state of every resource, for the test to poll.
+// adsClient reads Envoy Gateway's xDS over one aggregated stream, the way
+// an Envoy proxy of Envoy Gateway does: incremental (delta) xDS, which is
+// what Envoy Gateway's bootstrap asks for (internal/xds/bootstrap/
+// bootstrap.yaml.tpl, ads_config api_type DELTA_GRPC); clusters and
+// listeners by wildcard, then the endpoints and route configurations they
+// name; each response ACKed. It keeps the current state of every resource,
+// for the test to poll.
+//
+// (State-of-the-world ADS would not do: Envoy Gateway's go-control-plane
+// cache in ADS mode leaves unanswered an endpoints request that does not
+// name every ClusterLoadAssignment of the snapshot, and the snapshot keeps
+// one for each cluster the extension turned from EDS into STRICT_DNS.)
 type adsClient struct {
 	mu   sync.Mutex
 	last xdsSnapshot
@@ -98,99 +106,110 @@ func watchXDS(t *testing.T, address string, tlsConfig *tls.Config, gatewayNamesp
 	return c
 }
 
-// stream runs one ADS stream. Envoy Gateway's server goes away when Envoy
-// Gateway is stopped; the stream then ends with that error.
+// stream runs one delta ADS stream. Envoy Gateway's server goes away when
+// Envoy Gateway is stopped; the stream then ends with that error.
 func (c *adsClient) stream(ctx context.Context, ads discoveryv3.AggregatedDiscoveryServiceClient, node *corev3.Node) error {
 	// WaitForReady: Envoy Gateway opens its xDS port only once its runners
 	// have started.
-	s, err := ads.StreamAggregatedResources(ctx, grpc.WaitForReady(true))
+	s, err := ads.DeltaAggregatedResources(ctx, grpc.WaitForReady(true))
 	if err != nil {
 		return err
 	}
-	send := func(typeURL string, names []string, version, nonce string) error {
-		return s.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: typeURL, ResourceNames: names, VersionInfo: version, ResponseNonce: nonce})
+	send := func(r *discoveryv3.DeltaDiscoveryRequest) error {
+		r.Node = node
+		return s.Send(r)
 	}
+	// Wildcard: the first request of a type subscribes to no name.
 	for _, typeURL := range []string{clusterType, listenerType} {
-		if err := send(typeURL, nil, "", ""); err != nil {
+		if err := send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: typeURL}); err != nil {
 			return err
 		}
 	}
-	// Names subscribed to, so that a new one is asked for once only.
 	subscribed := map[string][]string{}
 	for {
 		resp, err := s.Recv()
 		if err != nil {
 			return err
 		}
-		names, err := c.store(resp)
+		names, err := c.apply(resp)
 		if err != nil {
 			return err
 		}
-		// ACK, keeping the subscription as it was.
-		if err := send(resp.TypeUrl, subscribed[resp.TypeUrl], resp.VersionInfo, resp.Nonce); err != nil {
-			return err
+		if err := send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: resp.TypeUrl, ResponseNonce: resp.Nonce}); err != nil {
+			return err // the ACK
 		}
 		for typeURL, want := range names {
-			if !equalSets(subscribed[typeURL], want) {
-				subscribed[typeURL] = want
-				if err := send(typeURL, want, "", ""); err != nil {
-					return err
-				}
+			add, drop := diffSets(subscribed[typeURL], want)
+			if len(add)+len(drop) == 0 {
+				continue
+			}
+			subscribed[typeURL] = want
+			if err := send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: typeURL, ResourceNamesSubscribe: add, ResourceNamesUnsubscribe: drop}); err != nil {
+				return err
 			}
 		}
 	}
 }
 
-// store keeps a response's resources (a state-of-the-world response
-// replaces every resource of its type) and returns the names of the
-// endpoints and route configurations they refer to.
-func (c *adsClient) store(resp *discoveryv3.DiscoveryResponse) (map[string][]string, error) {
+// apply applies a delta response (resources added or changed, names
+// removed) and returns, after a cluster or listener response, the names of
+// the endpoints and route configurations the clusters and listeners now
+// refer to.
+func (c *adsClient) apply(resp *discoveryv3.DeltaDiscoveryResponse) (map[string][]string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var raw []*anypb.Any
+	for _, r := range resp.Resources {
+		raw = append(raw, r.GetResource())
+	}
 	names := map[string][]string{}
 	switch resp.TypeUrl {
 	case clusterType:
-		all, err := unpackAll[*clusterv3.Cluster](resp.Resources)
-		if err != nil {
+		if err := applyTo(&c.last.clusters, raw, resp.RemovedResources, (*clusterv3.Cluster).GetName); err != nil {
 			return nil, err
 		}
-		c.last.clusters = map[string]*clusterv3.Cluster{}
-		for _, cl := range all {
-			c.last.clusters[cl.Name] = cl
+		names[endpointType] = []string{}
+		for _, cl := range c.last.clusters {
 			if cl.GetType() == clusterv3.Cluster_EDS {
 				names[endpointType] = append(names[endpointType], edsName(cl))
 			}
 		}
 	case endpointType:
-		all, err := unpackAll[*endpointv3.ClusterLoadAssignment](resp.Resources)
-		if err != nil {
+		if err := applyTo(&c.last.endpoints, raw, resp.RemovedResources, (*endpointv3.ClusterLoadAssignment).GetClusterName); err != nil {
 			return nil, err
-		}
-		c.last.endpoints = map[string]*endpointv3.ClusterLoadAssignment{}
-		for _, e := range all {
-			c.last.endpoints[e.ClusterName] = e
 		}
 	case listenerType:
-		all, err := unpackAll[*listenerv3.Listener](resp.Resources)
-		if err != nil {
+		if err := applyTo(&c.last.listeners, raw, resp.RemovedResources, (*listenerv3.Listener).GetName); err != nil {
 			return nil, err
 		}
-		c.last.listeners = map[string]*listenerv3.Listener{}
-		for _, l := range all {
-			c.last.listeners[l.Name] = l
+		names[routeType] = []string{}
+		for _, l := range c.last.listeners {
 			names[routeType] = append(names[routeType], routeConfigNames(l)...)
 		}
 	case routeType:
-		all, err := unpackAll[*routev3.RouteConfiguration](resp.Resources)
-		if err != nil {
+		if err := applyTo(&c.last.routes, raw, resp.RemovedResources, (*routev3.RouteConfiguration).GetName); err != nil {
 			return nil, err
-		}
-		c.last.routes = map[string]*routev3.RouteConfiguration{}
-		for _, r := range all {
-			c.last.routes[r.Name] = r
 		}
 	}
 	return names, nil
+}
+
+// applyTo sets the resources in m by name and deletes the removed ones.
+func applyTo[M proto.Message](m *map[string]M, resources []*anypb.Any, removed []string, name func(M) string) error {
+	all, err := unpackAll[M](resources)
+	if err != nil {
+		return err
+	}
+	if *m == nil {
+		*m = map[string]M{}
+	}
+	for _, r := range all {
+		(*m)[name(r)] = r
+	}
+	for _, n := range removed {
+		delete(*m, n)
+	}
+	return nil
 }
 
 // snapshot is a copy of what was last received, and why the stream ended
@@ -240,21 +259,28 @@ func edsName(c *clusterv3.Cluster) string {
 	if n := c.GetEdsClusterConfig().GetServiceName(); n != "" {
 		return n
 	}
-	return c.Name
+	return c.GetName()
 }
 
-func equalSets(a, b []string) bool {
-	if len(a) != len(b) {
+// diffSets is what is in want and not in have, and the reverse.
+func diffSets(have, want []string) (add, drop []string) {
+	in := func(list []string, s string) bool {
+		for _, x := range list {
+			if x == s {
+				return true
+			}
+		}
 		return false
 	}
-	seen := map[string]bool{}
-	for _, s := range a {
-		seen[s] = true
-	}
-	for _, s := range b {
-		if !seen[s] {
-			return false
+	for _, s := range want {
+		if !in(have, s) {
+			add = append(add, s)
 		}
 	}
-	return true
+	for _, s := range have {
+		if !in(want, s) {
+			drop = append(drop, s)
+		}
+	}
+	return add, drop
 }

@@ -62,7 +62,7 @@ func needEnvoyGateway(t *testing.T) string {
 		skip("unshare (util-linux) is not installed: it gives Envoy Gateway a private mount namespace with /certs")
 	}
 	for _, port := range fixedPorts {
-		l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			t.Fatalf("port %d, which Envoy Gateway always listens on, is taken (another Envoy Gateway test running?): %v", port, err)
 		}

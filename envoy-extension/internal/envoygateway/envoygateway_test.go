@@ -46,7 +46,7 @@ func TestEnvoyGateway(t *testing.T) {
 		return s, fmt.Sprintf("cluster %s: type %v, target %s:%d; /api/ routed to %q by %q; %d clusters, %d listeners, %d route configs",
 			ruleCluster, cl.GetType(), host, port, routed, rc, len(s.clusters), len(s.listeners), len(s.routes))
 	}
-	steps := &steps{t: t, c: c, eg: eg, state: state}
+	steps := &steps{t: t, c: c}
 
 	// The specification's route, through Envoy Gateway and the extension:
 	// the rule's cluster is a STRICT_DNS cluster of the TailscaleServices'

@@ -23,10 +23,8 @@ const (
 // steps are the changes the test makes to the specification's objects,
 // and the waits on what Envoy Gateway reports.
 type steps struct {
-	t     *testing.T
-	c     client.Client
-	eg    *envoyGateway
-	state func() (xdsSnapshot, string)
+	t *testing.T
+	c client.Client
 }
 
 var (

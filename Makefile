@@ -6,6 +6,7 @@ GO          ?= go
 BIN         := $(CURDIR)/bin
 TOOLS       := $(GO) -C hack/tools tool
 ENVTEST_DIR  = $(shell hack/envtest-binaries.sh)
+ENVOY_GATEWAY = $(shell hack/envoy-gateway-binary.sh)
 TEST_FLAGS  ?= -race -count=1 -timeout 30m
 # One version source: the VERSION file (the binaries, the images' tags, the
 # chart's version and appVersion). The commit is HEAD's, or "unknown"
@@ -79,10 +80,14 @@ $(BIN)/staticcheck: hack/tools/go.mod
 envtest: ## Build (once per machine) the kube-apiserver, etcd and kubectl the tests use.
 	@hack/envtest-binaries.sh >/dev/null
 
+.PHONY: envoy-gateway
+envoy-gateway: ## Build (once per machine) Envoy Gateway v1.9.1, which envoy-extension's integration test runs.
+	@hack/envoy-gateway-binary.sh >/dev/null
+
 .PHONY: test
-test: envtest ## Unit, integration (envtest + emulator) and end-to-end (lab) tests.
+test: envtest envoy-gateway ## Unit, integration (envtest + emulator) and end-to-end (lab) tests.
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /test/faults/)
-	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) -C envoy-extension test $(TEST_FLAGS) ./...
+	ENVOY_GATEWAY_BINARY=$(ENVOY_GATEWAY) KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) -C envoy-extension test $(TEST_FLAGS) ./...
 	# The chart's tests render templates and talk to an API server: no
 	# concurrency of ours to race, and -race would double the cold build of Helm.
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) -C test/chart test -count=1 -timeout 30m ./...

@@ -61,6 +61,11 @@ func backendOf(resources [][]byte, clusterName string, route *gwapiv1.HTTPRoute)
 		return nil, fmt.Errorf("TailscaleServices %s has spec.clusterService.enabled: false, so it has no in-cluster Service %s for Envoy to reach; remove that setting to use it as a backendRef", b, b.ServiceName())
 	}
 	if rule, ok := ParseClusterName(clusterName); ok && route != nil && route.Namespace == rule.Namespace && route.Name == rule.Name {
+		if rule.Backend == NoBackend {
+			if err := AloneInRule(route, rule.Rule, b.Namespace, b.Name); err != nil {
+				return nil, fmt.Errorf("TailscaleServices %s: %w", b, err)
+			}
+		}
 		b.Port, err = BackendRefPort(route, rule.Rule, rule.Backend, b.Namespace, b.Name)
 		if err == nil {
 			if err := ts.checkListed(b.Port, fmt.Sprintf("the backendRef's port in HTTPRoute %s/%s spec.rules[%d]", route.Namespace, route.Name, rule.Rule)); err != nil {

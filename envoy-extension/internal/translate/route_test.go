@@ -109,7 +109,7 @@ func TestBackendRefPort(t *testing.T) {
 		wantErr: []string{"spec.rules[0].backendRefs[0].port and spec.rules[0].backendRefs[1].port", "80 and 443", "split them into separate rules"},
 	}, {
 		name:     "several matching refs with the same port",
-		route:    route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80), serviceRef("web", 8080), ref(ts, "", 80)}),
+		route:    route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80), ref(ts, "", 80)}),
 		wantPort: 80,
 	}, {
 		name:      "ref with explicit namespace",
@@ -175,6 +175,64 @@ func TestBackendRefPort(t *testing.T) {
 	}
 }
 
+func TestAloneInRule(t *testing.T) {
+	const ts = "production-web-service"
+	weighted := func(r gwapiv1.HTTPBackendRef, w int32) gwapiv1.HTTPBackendRef {
+		r.Weight = &w
+		return r
+	}
+	otherGroup := ref(ts, "", 80)
+	g := gwapiv1.Group("tailscale.com")
+	otherGroup.Group = &g
+	tests := []struct {
+		name    string
+		route   *gwapiv1.HTTPRoute
+		rule    int
+		wantErr string
+	}{
+		{name: "alone", route: route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80)})},
+		{name: "twice, alone", route: route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80), ref(ts, "default", 80)})},
+		{name: "others in other rules", route: route([]gwapiv1.HTTPBackendRef{serviceRef("web", 8080)}, []gwapiv1.HTTPBackendRef{ref(ts, "", 80)}), rule: 1},
+		{name: "a Service of weight 0", route: route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80), weighted(serviceRef("web", 8080), 0)})},
+		{name: "no such rule (BackendRefPort says)", route: route([]gwapiv1.HTTPBackendRef{serviceRef("web", 8080)}), rule: 3},
+		{name: "no route", route: nil},
+		{
+			name:    "with a Service",
+			route:   route([]gwapiv1.HTTPBackendRef{serviceRef("web", 8080), weighted(ref(ts, "", 80), 3)}),
+			wantErr: "spec.rules[0].backendRefs[0] of HTTPRoute default/web-route (Service default/web) shares the rule with TailscaleServices default/production-web-service",
+		},
+		{
+			name:    "with a Service of weight 1",
+			route:   route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80), weighted(serviceRef("web", 8080), 1)}),
+			wantErr: "spec.rules[0].backendRefs[1] of HTTPRoute default/web-route (Service default/web)",
+		},
+		{
+			name:    "with another TailscaleServices",
+			route:   route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80), ref("other", "", 80)}),
+			wantErr: "(TailscaleServices.gateway.tailscale.com default/other) shares the rule",
+		},
+		{
+			name:    "with the same name in another group",
+			route:   route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80), otherGroup}),
+			wantErr: "(TailscaleServices.tailscale.com default/production-web-service) shares the rule",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := AloneInRule(tt.route, tt.rule, "default", ts)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("AloneInRule: %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "give the TailscaleServices backendRef a rule of its own") {
+				t.Errorf("AloneInRule: %v, want an error containing %q and the fix", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 // TestClusterPortPrecedence: the backendRef's port wins over the
 // TailscaleServices' own rules, which remain the fallback.
 func TestClusterPortPrecedence(t *testing.T) {
@@ -193,7 +251,7 @@ func TestClusterPortPrecedence(t *testing.T) {
 		wantErr  string
 	}{
 		{"the backendRef's port over the annotation", egsample.ClusterName, route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80)}), 80, ""},
-		{"per-backend cluster", egsample.ClusterName + "/backend/1", route([]gwapiv1.HTTPBackendRef{serviceRef("web", 8080), ref(ts, "", 80)}), 80, ""},
+		{"per-backend cluster: refused (perbackend.go)", egsample.ClusterName + "/backend/1", route([]gwapiv1.HTTPBackendRef{serviceRef("web", 8080), ref(ts, "", 80)}), 0, "would get no traffic"},
 		{"no route: the annotation", egsample.ClusterName, nil, 443, ""},
 		{"no port in the backendRef: the annotation", egsample.ClusterName, route([]gwapiv1.HTTPBackendRef{ref(ts, "", 0)}), 443, ""},
 		{"not an HTTPRoute cluster: the annotation", "grpcroute/default/web-route/rule/0", route([]gwapiv1.HTTPBackendRef{ref(ts, "", 80)}), 443, ""},

@@ -32,6 +32,10 @@ import (
 // annotation or single tcp port (port.go). A route that is not the one the
 // cluster name names is ignored.
 //
+// The cluster of one backendRef of a rule (…/backend/<n>) that is not a
+// TailscaleServices is returned unchanged, with a nil Backend; one that is
+// is refused, as Envoy Gateway would route nothing to it (perbackend.go).
+//
 // With no resources it returns the cluster unchanged and a nil Backend: when
 // several extensions are configured, Envoy Gateway calls each with only the
 // resources of the kinds it registered, which may be none
@@ -41,6 +45,13 @@ func Cluster(in *clusterv3.Cluster, resources [][]byte, clusterDomain string, ro
 		return nil, nil, errors.New("the request has no cluster; Envoy Gateway always sends the one it built, so the caller is not Envoy Gateway or is broken")
 	}
 	if len(resources) == 0 {
+		return in, nil, nil
+	}
+	other, err := forBackend(in.GetName(), route)
+	if err != nil {
+		return nil, nil, err
+	}
+	if other {
 		return in, nil, nil
 	}
 	backend, err := backendOf(resources, in.GetName(), route)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -389,5 +390,33 @@ func TestAPIFailureIsShownAndRecovered(t *testing.T) {
 	eventually(t, "registered once the API answers", func(ctx context.Context) (bool, string) {
 		c := condition(f.get(ctx, "flaky"), "VIPServiceReady")
 		return c == "True/Registered", c
+	})
+}
+
+// A VIP service renamed in the spec is released under its old name (ours,
+// nobody else's) before the new one is created: left behind, it would
+// keep its name and addresses with nobody serving it.
+func TestRenamedVIPServiceReleasesTheOldOne(t *testing.T) {
+	f := start(t)
+	f.pool(t, "web-east", "east", "127.0.0.1:18081", 1)
+	f.service(t, "web", "svc:before")
+	eventually(t, "svc:before registered", func(ctx context.Context) (bool, string) {
+		c := condition(f.get(ctx, "web"), "VIPServiceReady")
+		return c == "True/Registered", c
+	})
+	ts := f.get(t.Context(), "web")
+	ts.Spec.VIPService.Name = "svc:after"
+	if err := f.env.Client.Update(t.Context(), ts); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "svc:after registered and svc:before gone", func(ctx context.Context) (bool, string) {
+		names := []string{}
+		for _, v := range f.emu.VIPServices() {
+			names = append(names, v.Name)
+		}
+		ts := f.get(ctx, "web")
+		vs := ts.Status.VIPServiceStatus
+		ok := slices.Equal(names, []string{"svc:after"}) && vs != nil && vs.ServiceName == "svc:after"
+		return ok, fmt.Sprintf("the tailnet has %v, status %+v", names, vs)
 	})
 }

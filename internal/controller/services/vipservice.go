@@ -49,6 +49,9 @@ func (r *Reconciler) ensureVIPService(ctx context.Context, svc *planner.Service,
 	if err := r.recordTailnet(ctx, ts, tn); err != nil {
 		return err
 	}
+	if err := r.leaveOldName(ctx, ts, tn); err != nil {
+		return err
+	}
 	// First from the tailnet's shared snapshot; anything that would write
 	// starts over on fresh reads (see tsapi.Snapshot).
 	snap := r.snapshot(tn)

@@ -68,6 +68,19 @@ func (s *Server) notifyLocked() {
 	}
 }
 
+// AuthKeys lists every auth key ever created, revoked ones included
+// (Revoked set), sorted by ID.
+func (s *Server) AuthKeys() []AuthKeyInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]AuthKeyInfo, 0, len(s.keys))
+	for _, k := range s.keys {
+		out = append(out, k.info())
+	}
+	slices.SortFunc(out, func(a, b AuthKeyInfo) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
 // AuthKey looks up an auth key by its secret value ("tskey-auth-…").
 func (s *Server) AuthKey(key string) (AuthKeyInfo, bool) {
 	s.mu.Lock()

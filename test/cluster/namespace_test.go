@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 // kubectl delete namespace: everything the namespace put in the cluster
 // (including its pool's ClusterRoleBinding, which has no namespace) and in
-// the tailnet (devices, the VIP service) is gone, asked of the API server,
+// the tailnet (devices, auth keys, the VIP service) is gone, asked of the API server,
 // the Tailscale API and the lab's devices.
 func testNamespaceDeletedLeavesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
@@ -41,6 +42,9 @@ func testNamespaceDeletedLeavesNothing(t *testing.T) {
 	if len(machines) != 1 {
 		t.Fatalf("lab devices of the pool: %v, want 1", machines)
 	}
+	if keys := doomedKeys(); len(keys) == 0 {
+		t.Fatal("no live auth key of the pool (tag:doomed) in the Tailscale API")
+	}
 
 	began := time.Now()
 	if err := kube.CoreV1().Namespaces().Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil {
@@ -61,6 +65,9 @@ func testNamespaceDeletedLeavesNothing(t *testing.T) {
 		if left := doomedDevices(); len(left) > 0 {
 			return fmt.Errorf("devices %v still in the tailnet", left)
 		}
+		if left := doomedKeys(); len(left) > 0 {
+			return fmt.Errorf("auth keys %v still live in the Tailscale API", left)
+		}
 		return nil
 	})
 	t.Logf("namespace doomed and all it made gone %s after the delete", time.Since(began).Round(time.Millisecond))
@@ -71,6 +78,17 @@ func doomedDevices() []string {
 	for _, d := range env.Lab.Devices() {
 		if strings.HasPrefix(d.Hostname, "app-0-doomed-") {
 			out = append(out, d.Hostname)
+		}
+	}
+	return out
+}
+
+// doomedKeys are the live auth keys of the pool: only it asks for tag:doomed.
+func doomedKeys() []string {
+	var out []string
+	for _, k := range env.Emulator.AuthKeys() {
+		if !k.Revoked && slices.Contains(k.Tags, "tag:doomed") {
+			out = append(out, k.ID)
 		}
 	}
 	return out

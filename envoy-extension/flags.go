@@ -13,6 +13,7 @@ type options struct {
 	healthListen  string
 	clusterDomain string
 	kubeconfig    string
+	warnRoutes    bool
 	level         slog.Level
 	tls           tlsFlags
 	printVersion  bool
@@ -31,6 +32,7 @@ func parseFlags(program string, args []string) (options, error) {
 	fs.StringVar(&o.healthListen, "health-listen", "", "address serving only the gRPC health service, always in plain text, for the kubelet's gRPC probes, which cannot use TLS; empty: none")
 	fs.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain, ending Service names as in <service>.<namespace>.svc.<domain>")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file for reading HTTPRoutes; default: the in-cluster config, else $KUBECONFIG; with neither, the port always comes from the TailscaleServices")
+	fs.BoolVar(&o.warnRoutes, "warn-unsupported-routes", true, "put a Warning Event on each GRPCRoute, TCPRoute, TLSRoute or UDPRoute naming a TailscaleServices, which Envoy Gateway gives no endpoints; needs list and watch on those routes and create on events.k8s.io Events; false: none")
 	fs.TextVar(&o.level, "log-level", slog.LevelInfo, "least severe level logged: debug, info, warn or error (debug logs every cluster rewritten)")
 	fs.StringVar(&o.tls.cert, certFlag, "", "PEM certificate chain (leaf first) the gRPC listener serves with TLS; re-read when it changes; needs --"+keyFlag+"; empty: plain text")
 	fs.StringVar(&o.tls.key, keyFlag, "", "PEM private key of --"+certFlag)

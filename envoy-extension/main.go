@@ -18,10 +18,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	"google.golang.org/grpc/credentials"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/tailscale-gateway/tailscale-gateway/envoy-extension/internal/routewarn"
 	"github.com/tailscale-gateway/tailscale-gateway/envoy-extension/internal/server"
 	"github.com/tailscale-gateway/tailscale-gateway/envoy-extension/internal/version"
 )
@@ -59,9 +62,12 @@ func main() {
 // start loads what the options name (Kubernetes config, TLS files), so that
 // bad ones stop the server before it listens, then listens and serves.
 func start(ctx context.Context, opts options, log *slog.Logger) error {
-	routes, err := routeReader(opts.kubeconfig, log)
+	routes, cfg, err := routeReader(opts.kubeconfig, log)
 	if err != nil {
 		return err
+	}
+	if opts.warnRoutes {
+		warnRoutes(ctx, cfg, log)
 	}
 	creds, transport, err := transportCredentials(opts.tls, nil, log)
 	if err != nil {
@@ -73,24 +79,41 @@ func start(ctx context.Context, opts options, log *slog.Logger) error {
 }
 
 // routeReader reads HTTPRoutes with the kubeconfig file path, or the
-// in-cluster config, or $KUBECONFIG, in that order; with none of them it
-// returns nil (no route lookups) and logs that. A path given that cannot be
-// loaded is an error.
-func routeReader(path string, log *slog.Logger) (server.RouteReader, error) {
+// in-cluster config, or $KUBECONFIG, in that order, and returns that
+// config too; with none of them it returns nils (no route lookups) and
+// logs that. A path given that cannot be loaded is an error.
+func routeReader(path string, log *slog.Logger) (server.RouteReader, *rest.Config, error) {
 	cfg, source, err := kubeConfig(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cfg == nil {
 		log.Warn("no Kubernetes config (not in a cluster, no --kubeconfig, no $KUBECONFIG): HTTPRoutes are not read, so the port always comes from the TailscaleServices' annotation or single tcp port", "inClusterError", source)
-		return nil, nil
+		return nil, nil, nil
 	}
 	routes, err := server.NewRouteReader(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	log.Info("reading HTTPRoutes for backendRef ports", "config", source, "apiServer", cfg.Host)
-	return routes, nil
+	return routes, cfg, nil
+}
+
+// warnRoutes runs routewarn in the background with cfg, unless it is nil.
+// Its failure is logged and leaves the hooks serving: the warnings are an
+// aid, the hooks are what Envoy Gateway waits for.
+func warnRoutes(ctx context.Context, cfg *rest.Config, log *slog.Logger) {
+	if cfg == nil {
+		log.Warn("no Kubernetes config: no Warning Events on GRPCRoutes, TCPRoutes, TLSRoutes or UDPRoutes naming a TailscaleServices")
+		return
+	}
+	// controller-runtime's packages log through its global logger too.
+	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	go func() {
+		if err := routewarn.Run(ctx, cfg, log); err != nil && ctx.Err() == nil {
+			log.Error("stopped warning about routes naming a TailscaleServices; the hooks still serve", "error", err)
+		}
+	}()
 }
 
 // kubeConfig loads the config routeReader describes. With none, cfg is nil

@@ -62,3 +62,12 @@ func TestListenAndRunRefusesABadAddress(t *testing.T) {
 		t.Error("listenAndRun accepted address 127.0.0.1:not-a-port")
 	}
 }
+
+func TestParseFlagsWarnsAboutRoutesByDefault(t *testing.T) {
+	for args, want := range map[string]bool{"": true, "--warn-unsupported-routes=false": false} {
+		opts, err := parseFlags("envoy-extension", strings.Fields(args))
+		if err != nil || opts.warnRoutes != want {
+			t.Errorf("parseFlags(%q): warnRoutes %v, error %v; want %v", args, opts.warnRoutes, err, want)
+		}
+	}
+}

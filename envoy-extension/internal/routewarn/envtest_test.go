@@ -3,7 +3,9 @@ package routewarn
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -15,7 +17,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -25,9 +31,10 @@ import (
 
 // TestRunAgainstAPIServer runs the watcher against a real kube-apiserver
 // (envtest) with only the GRPCRoute and TCPRoute CRDs of the gateway-api
-// module this module requires: it watches those two and not TLSRoute or
-// UDPRoute; a GRPCRoute and a TCPRoute naming a TailscaleServices each get
-// one Warning Event, once per generation; a route of Service backends
+// module this module requires, as the extension's ServiceAccount with only
+// what config/rbac.yaml grants it: it watches those two and not TLSRoute
+// or UDPRoute; a GRPCRoute and a TCPRoute naming a TailscaleServices each
+// get one Warning Event, once per generation; a route of Service backends
 // gets none.
 func TestRunAgainstAPIServer(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
@@ -72,10 +79,17 @@ func TestRunAgainstAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	applyRBAC(t, core)
+	// RBAC matches a ServiceAccount subject by this user name.
+	sa, err := env.AddUser(envtest.User{Name: "system:serviceaccount:tailscale-gateway:tsgw-envoy-extension"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	var logs syncBuffer
 	runCtx, cancel := context.WithCancel(ctx)
 	ran := make(chan error, 1)
-	go func() { ran <- Run(runCtx, cfg, slog.New(slog.NewJSONHandler(&logs, nil))) }()
+	go func() { ran <- Run(runCtx, sa.Config(), slog.New(slog.NewJSONHandler(&logs, nil))) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-ran; err != nil {
@@ -170,6 +184,42 @@ func TestRunAgainstAPIServer(t *testing.T) {
 		got := warnings("GRPCRoute", "grpc")
 		return len(got) == 2, fmt.Sprintf("%d Events", len(got))
 	})
+}
+
+// applyRBAC creates the ClusterRoles and ClusterRoleBindings of
+// config/rbac.yaml.
+func applyRBAC(t *testing.T, core kubernetes.Interface) {
+	t.Helper()
+	manifest, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
+	for {
+		var u unstructured.Unstructured
+		if err := docs.Decode(&u.Object); errors.Is(err, io.EOF) {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		switch u.GetKind() {
+		case "ClusterRole":
+			var role rbacv1.ClusterRole
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &role); err != nil {
+				t.Fatal(err)
+			}
+			_, err = core.RbacV1().ClusterRoles().Create(t.Context(), &role, metav1.CreateOptions{})
+		case "ClusterRoleBinding":
+			var binding rbacv1.ClusterRoleBinding
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &binding); err != nil {
+				t.Fatal(err)
+			}
+			_, err = core.RbacV1().ClusterRoleBindings().Create(t.Context(), &binding, metav1.CreateOptions{})
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
 }
 
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {

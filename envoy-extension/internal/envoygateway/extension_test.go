@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"k8s.io/client-go/rest"
 
+	"github.com/tailscale-gateway/tailscale-gateway/envoy-extension/internal/routewarn"
 	"github.com/tailscale-gateway/tailscale-gateway/envoy-extension/internal/server"
 )
 
@@ -92,4 +93,29 @@ func (e *extensionServer) port() string {
 		e.t.Fatal(err)
 	}
 	return port
+}
+
+// warnRoutes runs the extension's route watcher (routewarn, which the
+// command runs beside the hooks) with cfg until the test ends; its JSON
+// log is printed if the test fails.
+func warnRoutes(t *testing.T, cfg *rest.Config) {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), "routewarn.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	go func() { ran <- routewarn.Run(ctx, cfg, slog.New(slog.NewJSONHandler(logFile, nil))) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Errorf("routewarn.Run: %v", err)
+		}
+		_ = logFile.Close()
+		if t.Failed() {
+			t.Logf("the route watcher's log (%s), last lines:\n%s", logPath, tail(logPath, 40))
+		}
+	})
 }

@@ -11,10 +11,14 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/tailscale-gateway/tailscale-gateway/envoy-extension/internal/routewarn"
 )
 
 const shapesNamespace = "shapes"
@@ -139,6 +143,7 @@ func decodeAll(t *testing.T, manifest string) []*unstructured.Unstructured {
 func TestEnvoyGatewayRuleShapes(t *testing.T) {
 	st := startStack(t, shapesNamespace)
 	ctx := t.Context()
+	warnRoutes(t, st.cfg)
 	for _, o := range decodeAll(t, shapesObjects) {
 		if o.GetKind() == "TailscaleServices" {
 			st.createTailscaleServices(t, o)
@@ -194,7 +199,9 @@ func TestEnvoyGatewayRuleShapes(t *testing.T) {
 	// GRPCRoute and TCPRoute: Envoy Gateway v1.9.1 drops custom backends of
 	// other route kinds before xDS (internal/gatewayapi/route.go), so the
 	// hook is never called: the rule's cluster is EDS with no endpoint
-	// (Envoy answers 503, or resets the connection), silently.
+	// (Envoy answers 503, or resets the connection), and nothing in
+	// Envoy Gateway says so. The extension's route watcher does: a Warning
+	// Event on each of the two routes.
 	for name, cluster := range map[string]string{"grpc": "grpcroute/shapes/grpc/rule/0", "tcp": "tcproute/shapes/tcp/rule/-1"} {
 		eventually(t, time.Minute, name+": an EDS cluster with no endpoint", func() (bool, string) {
 			s := st.snapshot(t, watches[name])
@@ -204,6 +211,24 @@ func TestEnvoyGatewayRuleShapes(t *testing.T) {
 			}
 			eds, ok := s.endpoints[edsName(c)]
 			return c.GetType() == clusterv3.Cluster_EDS && ok && lbEndpoints(eds) == 0, fmt.Sprintf("type %v, endpoints %v", c.GetType(), eds)
+		})
+	}
+	for kind, name := range map[string]string{"GRPCRoute": "grpc", "TCPRoute": "tcp"} {
+		eventually(t, 30*time.Second, kind+" "+name+": a Warning Event "+routewarn.Reason+" from the extension", func() (bool, string) {
+			var list eventsv1.EventList
+			if err := st.c.List(ctx, &list, client.InNamespace(shapesNamespace)); err != nil {
+				return false, err.Error()
+			}
+			var seen []string
+			for _, e := range list.Items {
+				if e.Regarding.Kind == kind && e.Regarding.Name == name {
+					if e.Type == corev1.EventTypeWarning && e.Reason == routewarn.Reason && strings.Contains(e.Note, "does not call the extension for "+kind) {
+						return true, ""
+					}
+					seen = append(seen, e.Type+" "+e.Reason+": "+e.Note)
+				}
+			}
+			return false, fmt.Sprintf("Events of the route: %q", seen)
 		})
 	}
 	for _, o := range routes {

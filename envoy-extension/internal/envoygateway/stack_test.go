@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -13,6 +14,7 @@ import (
 // extension in process, Envoy Gateway, and the client side of its xDS TLS.
 type stack struct {
 	c      client.Client
+	cfg    *rest.Config // the API server's admin
 	ext    *extensionServer
 	eg     *envoyGateway
 	xdsTLS *tls.Config
@@ -33,7 +35,7 @@ func startStackFailOpen(t *testing.T, failOpen bool, namespaces ...string) *stac
 	ext := startExtension(t, cfg)
 	certgen(t, bin, kubeconfig)
 	eg := startEnvoyGateway(t, bin, secretDir(t.Context(), t, c, "envoy-gateway"), writeConfig(t, ext.port(), failOpen), kubeconfig)
-	return &stack{c: c, ext: ext, eg: eg, xdsTLS: xdsTLS(t, secretDir(t.Context(), t, c, "envoy"))}
+	return &stack{c: c, cfg: cfg, ext: ext, eg: eg, xdsTLS: xdsTLS(t, secretDir(t.Context(), t, c, "envoy"))}
 }
 
 // watch reads the xDS of the Gateway namespace/name as its Envoy would.

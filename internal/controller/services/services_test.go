@@ -386,6 +386,27 @@ func TestAPIFailureIsShownAndRecovered(t *testing.T) {
 		c := condition(f.get(ctx, "flaky"), "VIPServiceReady")
 		return c == "False/APIError", c
 	})
+	// status.tailnet, written before the first call that could create the
+	// VIP service, stays through the failing passes: a deletion must find
+	// the tailnet where a call that timed out may have created it. (A
+	// failing pass's status write used to clear it again.)
+	vipCalls := func() int {
+		n := 0
+		for _, r := range f.emu.Requests() {
+			if strings.Contains(r.Path, "/vip-services/") {
+				n++
+			}
+		}
+		return n
+	}
+	before := vipCalls()
+	eventually(t, "two more failing passes", func(ctx context.Context) (bool, string) {
+		n := vipCalls() - before
+		return n >= 3, fmt.Sprintf("%d calls since", n)
+	})
+	if tn := f.get(t.Context(), "flaky").Status.Tailnet; tn != "lab" {
+		t.Fatalf("status.tailnet %q during the API failure, want lab", tn)
+	}
 	f.emu.ClearFaults()
 	eventually(t, "registered once the API answers", func(ctx context.Context) (bool, string) {
 		c := condition(f.get(ctx, "flaky"), "VIPServiceReady")

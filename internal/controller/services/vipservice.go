@@ -49,6 +49,9 @@ func (r *Reconciler) ensureVIPService(ctx context.Context, svc *planner.Service,
 	if err := r.recordTailnet(ctx, ts, tn); err != nil {
 		return err
 	}
+	// The status this pass writes starts from what is recorded now: a pass
+	// whose calls fail must not clear it (planner: vipTailnet).
+	o.Previous.Tailnet = tn
 	if err := r.leaveOldName(ctx, ts, tn); err != nil {
 		return err
 	}

@@ -85,7 +85,8 @@ type Env struct {
 
 // Start starts everything, in order: API server, lab tailnet, API
 // emulator, the lab's TailscaleTailnet, operator, proxies, backends,
-// samples. ctx bounds the start-up only; Stop stops it all. On error,
+// samples (with Options.Kubeconfig, the given cluster instead of the API
+// server, and no operator or proxies). ctx bounds the start-up only; Stop stops it all. On error,
 // whatever was started is stopped.
 func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	opts = withDefaultAddrs(opts)
@@ -133,11 +134,11 @@ func (e *Env) steps(ctx context.Context, opts Options) []step {
 			{"starting the proxies", func() error { return e.startProxies(ctx, opts) }},
 		}
 	}
-	rest := []step{
+	apps := []step{
 		{"starting the backends", func() error { return e.startBackends(opts.Backends) }},
 		{"applying the samples", func() error { return e.applySamples(ctx, opts.SamplesDir) }},
 	}
-	return slices.Concat(cluster, tailnet, operator, rest)
+	return slices.Concat(cluster, tailnet, operator, apps)
 }
 
 func withDefaultAddrs(opts Options) Options {

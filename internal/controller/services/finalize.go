@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,7 +38,8 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	name := releaseName(ts)
+	names := releaseNames(ts)
+	name := strings.Join(names, ", ")
 	computed, problem := r.tailnetOf(ts, eps)
 	if problem != nil {
 		computed = "" // pools in two tailnets: only the recorded one is known
@@ -49,7 +51,7 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 			"%s is set: %s is left in the tailnet as it is", cleanup.SkipAnnotation, name)
 	case len(tailnets) > 0:
 		tailnetCtx, cancel := deadline.ForTailnet(ctx)
-		err := r.releaseFrom(tailnetCtx, ts, tailnets, name)
+		err := r.releaseFrom(tailnetCtx, ts, tailnets, names)
 		cancel()
 		if err != nil {
 			if cleanup.Decide(ts, r.now(), r.cleanupBound()) == cleanup.Retry {
@@ -70,13 +72,15 @@ func (r *Reconciler) finalize(ctx context.Context, ts *gatewayv1alpha1.Tailscale
 	return reconcile.Result{}, r.Client.Update(ctx, ts)
 }
 
-// releaseFrom releases the VIP service from each of the tailnets, all of
+// releaseFrom releases the VIP services from each of the tailnets, all of
 // them tried even when one fails.
-func (r *Reconciler) releaseFrom(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, tailnets []string, name string) error {
+func (r *Reconciler) releaseFrom(ctx context.Context, ts *gatewayv1alpha1.TailscaleServices, tailnets, names []string) error {
 	var errs []error
 	for _, tn := range tailnets {
-		if err := r.release(ctx, ts, tn, name); err != nil {
-			errs = append(errs, fmt.Errorf("tailnet %s: %w", tn, err))
+		for _, name := range names {
+			if err := r.release(ctx, ts, tn, name); err != nil {
+				errs = append(errs, fmt.Errorf("tailnet %s: %s: %w", tn, name, err))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -61,13 +62,21 @@ func releaseTailnets(recorded, computed string) []string {
 	return out
 }
 
-// releaseName is the VIP service a TailscaleServices releases: the one
-// discovery attached it to, else its own.
-func releaseName(ts *gatewayv1alpha1.TailscaleServices) string {
-	if attached := observe.AttachedName(ts); attached != "" {
-		return attached
+// releaseNames are the VIP services a TailscaleServices releases: the one
+// its status records as in use (a rename not yet acted on leaves it
+// there), and the one it would use now, the one discovery attached it to,
+// else its own, when that differs. Releasing a name that is not ours, or
+// that does not exist, is a read and nothing else.
+func releaseNames(ts *gatewayv1alpha1.TailscaleServices) []string {
+	current := observe.AttachedName(ts)
+	if current == "" {
+		current = planner.VIPServiceName(ts)
 	}
-	return planner.VIPServiceName(ts)
+	var out []string
+	if vs := ts.Status.VIPServiceStatus; vs != nil && vs.ServiceName != "" && vs.ServiceName != current {
+		out = append(out, vs.ServiceName)
+	}
+	return append(out, current)
 }
 
 // leaveTailnet releases the VIP service from the tailnet status.tailnet
@@ -84,15 +93,17 @@ func (r *Reconciler) leaveTailnet(ctx context.Context, ts *gatewayv1alpha1.Tails
 	if from == "" || from == to {
 		return nil
 	}
-	name := releaseName(ts)
+	name := strings.Join(releaseNames(ts), ", ")
 	if cleanup.Decide(ts, r.now(), r.cleanupBound()) == cleanup.Skipped {
 		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "VIPServiceNotReleased", "Move",
 			"the selected pools moved to tailnet %s; %s is set: %s is left in tailnet %s as it is", to, cleanup.SkipAnnotation, name, from)
 		o.ReleasedFrom = from
 		return nil
 	}
-	if err := r.release(ctx, ts, from, name); err != nil {
-		return fmt.Errorf("releasing %s from tailnet %s, which the selected pools left for %s, before creating it there: %w", name, from, to, err)
+	for _, n := range releaseNames(ts) {
+		if err := r.release(ctx, ts, from, n); err != nil {
+			return fmt.Errorf("releasing %s from tailnet %s, which the selected pools left for %s, before creating it there: %w", n, from, to, err)
+		}
 	}
 	o.ReleasedFrom = from
 	r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "TailnetChanged", "Move",

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
@@ -164,6 +165,7 @@ func testInClusterClientThroughTheVIPService(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	waitServing(t, ctx)
+	waitInClusterReady(t, ctx, "web", 4)
 	const n = 20
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "in-cluster-client-", Namespace: "default"},
@@ -213,4 +215,39 @@ func testInClusterClientThroughTheVIPService(t *testing.T) {
 	if groups["web-east"]+groups["web-west"] != n || groups["web-east"] == 0 || groups["web-west"] == 0 {
 		t.Errorf("want %d answers from both groups, got %v", n, groups)
 	}
+}
+
+// waitInClusterReady waits until the in-cluster Service of a
+// TailscaleServices lists pods ready endpoints (each is ready only once its
+// proxy serves the port) and kube-proxy forwards to them: a request from
+// this node to the Service's cluster IP is answered. Until then kube-proxy
+// refuses connections to a Service without ready endpoints.
+func waitInClusterReady(t *testing.T, ctx context.Context, name string, pods int) {
+	t.Helper()
+	svc, err := kube.CoreV1().Services("default").Get(ctx, name+"-vip", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	waitUntil(t, ctx, "the in-cluster Service "+svc.Name+" ready", func() error {
+		list, err := kube.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{
+			LabelSelector: discoveryv1.LabelServiceName + "=" + svc.Name,
+		})
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, sl := range list.Items {
+			for _, e := range sl.Endpoints {
+				if e.Conditions.Ready != nil && *e.Conditions.Ready {
+					ready++
+				}
+			}
+		}
+		if ready < pods {
+			return fmt.Errorf("%d of %d endpoints ready", ready, pods)
+		}
+		_, err = get(ctx, direct, "http://"+svc.Spec.ClusterIP+"/")
+		return err
+	})
 }

@@ -1,7 +1,6 @@
 package operator_test
 
 import (
-	"context"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -10,7 +9,6 @@ import (
 
 	gatewayv1alpha1 "github.com/tailscale-gateway/tailscale-gateway/api/v1alpha1"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/kubetest"
-	"github.com/tailscale-gateway/tailscale-gateway/internal/operator"
 )
 
 // Every controller writes its status with only the permissions
@@ -24,19 +22,8 @@ func TestStatusWritesWithTheGeneratedRole(t *testing.T) {
 	env := kubetest.Start(t)
 	const ns, user = "tsgw-status", "tsgw-status-operator"
 	env.Namespace(t, ns)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	cfg := env.As(t, user, kubetest.ClusterRoleFile(t, "role.yaml"))
-	mgr, err := operator.New(ctx, cfg, operator.Options{
-		Scheme: env.Scheme, Namespace: ns, DefaultTailnet: "lab", ProxyImage: "tsgw-proxy:test",
-		OperatorID: "test", MetricsAddr: "0", ProbeAddr: "0", SharedProcess: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	startAsGeneratedRole(t, env, ns, user, false)
+	ctx := t.Context()
 
 	tn := &gatewayv1alpha1.TailscaleTailnet{
 		ObjectMeta: metav1.ObjectMeta{Name: "status-role"},

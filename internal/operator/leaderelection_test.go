@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/tailscale-gateway/tailscale-gateway/internal/kubetest"
 	"github.com/tailscale-gateway/tailscale-gateway/internal/operator"
@@ -21,19 +22,7 @@ func TestLeaderElectionWithTheGeneratedRole(t *testing.T) {
 	env := kubetest.Start(t)
 	const ns, user = "tsgw-le", "tsgw-le-operator"
 	env.Namespace(t, ns)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	cfg := env.As(t, user, kubetest.ClusterRoleFile(t, "role.yaml"))
-	mgr, err := operator.New(ctx, cfg, operator.Options{
-		Scheme: env.Scheme, Namespace: ns, DefaultTailnet: "lab", ProxyImage: "tsgw-proxy:test",
-		OperatorID: "test", MetricsAddr: "0", ProbeAddr: "0", SharedProcess: true, LeaderElection: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	mgr, done := startAsGeneratedRole(t, env, ns, user, true)
 	select {
 	case <-mgr.Elected():
 	case err := <-done:
@@ -43,7 +32,7 @@ func TestLeaderElectionWithTheGeneratedRole(t *testing.T) {
 	}
 	eventually(t, "the core Event that records the election", func() bool {
 		list := &corev1.EventList{}
-		if err := env.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+		if err := env.Client.List(t.Context(), list, client.InNamespace(ns)); err != nil {
 			return false
 		}
 		for _, e := range list.Items {
@@ -53,4 +42,29 @@ func TestLeaderElectionWithTheGeneratedRole(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// startAsGeneratedRole runs the operator with only the permissions
+// config/rbac generates from its markers, as user, until the test ends;
+// done receives what its Start returned (the clean-up waits for Start
+// whether or not the test took that value).
+func startAsGeneratedRole(t *testing.T, env *kubetest.Env, ns, user string, leaderElection bool) (manager.Manager, <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	cfg := env.As(t, user, kubetest.ClusterRoleFile(t, "role.yaml"))
+	mgr, err := operator.New(ctx, cfg, operator.Options{
+		Scheme: env.Scheme, Namespace: ns, DefaultTailnet: "lab", ProxyImage: "tsgw-proxy:test",
+		OperatorID: "test", MetricsAddr: "0", ProbeAddr: "0", SharedProcess: true, LeaderElection: leaderElection,
+	})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done, finished := make(chan error, 1), make(chan struct{})
+	go func() {
+		done <- mgr.Start(ctx)
+		close(finished)
+	}()
+	t.Cleanup(func() { cancel(); <-finished })
+	return mgr, done
 }

@@ -33,8 +33,7 @@ func underLoad(t *testing.T, ctx context.Context, what func()) {
 	t.Helper()
 	waitServing(t, ctx)
 	stopWatching := watchHost(ctx, "svc:web")
-	stop := make(chan struct{})
-	got := load(ctx, sampleURL(), workers, stop)
+	got, stopLoad := load(ctx, sampleURL(), workers)
 	what()
 	after := got.total()
 	waitUntil(t, ctx, "200 more answers after the disruption", func() error {
@@ -43,7 +42,7 @@ func underLoad(t *testing.T, ctx context.Context, what func()) {
 		}
 		return nil
 	})
-	close(stop)
+	stopLoad()
 	moved := stopWatching()
 	t.Logf("under load: %s; the VIP service moved host %d times %v", got, len(moved), moved)
 	allowed := workers * len(moved)

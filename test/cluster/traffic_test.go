@@ -94,10 +94,13 @@ func (t *tally) String() string {
 	return fmt.Sprintf("groups %v, %d pods, %d failures %v", t.groups, len(t.pods), len(t.failures), t.failures)
 }
 
-// load sends requests from workers until stop is closed.
-func load(ctx context.Context, url string, workers int, stop <-chan struct{}) *tally {
+// load sends requests from workers until the returned function is
+// called; that function waits for the workers' last requests, so the
+// tally is complete once it returns.
+func load(ctx context.Context, url string, workers int) (*tally, func()) {
 	t := newTally()
 	c := vipClient()
+	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -113,11 +116,10 @@ func load(ctx context.Context, url string, workers int, stop <-chan struct{}) *t
 			}
 		})
 	}
-	go func() { <-stop; wg.Wait() }()
-	return t
+	return t, func() { close(stop); wg.Wait() }
 }
 
-// run sends n requests from workers and waits for them.
+// send sends n requests from workers and waits for them.
 func send(ctx context.Context, url string, n, workers int) *tally {
 	t := newTally()
 	c := vipClient()
